@@ -1,0 +1,31 @@
+from django import forms
+
+from accounts.models import User, time_zone_choices
+
+
+class SignupExtraForm(forms.Form):
+    """Extra fields on allauth's sign-up form (ACCOUNT_SIGNUP_FORM_CLASS)."""
+
+    display_name = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Display name",
+        help_text="How other members see you. Optional.",
+    )
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        initial="UTC",
+        label="Time zone",
+        help_text="Due dates and meetings are shown in this time zone.",
+    )
+
+    def signup(self, request, user: User) -> None:
+        user.display_name = self.cleaned_data.get("display_name", "").strip()
+        user.time_zone = self.cleaned_data.get("time_zone") or "UTC"
+        user.save(update_fields=["display_name", "time_zone"])
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["display_name", "time_zone"]

@@ -1,0 +1,144 @@
+"""Shared fixtures: the personas every test speaks of, the essay, and a real browser.
+
+Personas: `facilitator` and `member` read together; `other_member` belongs to another
+group; `outsider` belongs to no group. (Groups arrive with the groups issue; until then
+they are simply signed-in people.)
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from readings.management.commands.seed_demo import ESSAY_PATH, ESSAY_SLUG
+from readings.services import reading_import
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is only
+# called synchronously from it, so its async-safety guard does not apply here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "a-long-test-password-1"
+
+
+def pytest_report_header(config):
+    settings_db = connection.settings_dict
+    return f"database: {connection.vendor} ({settings_db['ENGINE']}, {settings_db.get('HOST') or 'local file/memory'})"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, **fields):
+        fields.setdefault("email", f"{username}@example.com")
+        fields.setdefault("display_name", username.title())
+        return django_user_model.objects.create_user(username=username, password=PASSWORD, **fields)
+
+    return make
+
+
+@pytest.fixture
+def facilitator(make_user):
+    return make_user("fran", display_name="Fran Facilitator")
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user("maria", display_name="Maria Member")
+
+
+@pytest.fixture
+def other_member(make_user):
+    return make_user("noor", display_name="Noor Othergroup")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("olga", display_name="Olga Outsider")
+
+
+@pytest.fixture
+def essay(db):
+    return reading_import(data=ESSAY_PATH.read_bytes(), filename=ESSAY_PATH.name, slug=ESSAY_SLUG)
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
+            "(or set CHROMIUM_PATH) to run the browser tests."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            args=CHROMIUM_ARGS,
+            headless=True,
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A desktop-sized page; `page.goto("/path")` resolves against the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 375, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """Sign a browser page in as a user, through a real session cookie."""
+    from django.test import Client
+
+    def sign_in(page, user):
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies["sessionid"]
+        page.context.add_cookies(
+            [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
+        )
+        return page
+
+    return sign_in
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
