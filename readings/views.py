@@ -31,7 +31,15 @@ def reading_layout(reading: Reading) -> dict:
         by_section[block.section_id].append(block)
     for section in sections:
         section.block_list = by_section[section.id]
-    toc = [section for section in sections if section.heading]
+    toc: list = []  # level-1 sections, each with .children (its subsections)
+    for section in sections:
+        section.children = []
+        if not section.heading:
+            continue
+        if section.level > 1 and toc:
+            toc[-1].children.append(section)
+        else:
+            toc.append(section)
     return {"sections": sections, "toc": toc, "paragraph_count": number}
 
 
