@@ -1,16 +1,34 @@
 from django.db import DatabaseError, connection
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from groups.models import EmailInvitation, Membership
 from readings.models import Reading
 
 
 @require_safe
 def home(request):
-    readings = Reading.objects.order_by("title")[:6] if request.user.is_authenticated else []
-    return render(request, "home.html", {"readings": readings})
+    if not request.user.is_authenticated:
+        return render(request, "home.html")
+    memberships = list(
+        Membership.objects.filter(user=request.user)
+        .select_related("group")
+        .annotate(member_count=Count("group__memberships"))
+        .order_by("group__archived_at", "group__name")
+    )
+    emails = {request.user.email, *request.user.emailaddress_set.values_list("email", flat=True)}
+    invitations = list(
+        EmailInvitation.objects.pending()
+        .for_emails([email for email in emails if email])
+        .exclude(group__memberships__user=request.user)
+        .select_related("group", "invited_by")
+    )
+    readings = Reading.objects.public().order_by("title")[:6]
+    context = {"memberships": memberships, "invitations": invitations, "readings": readings}
+    return render(request, "home.html", context)
 
 
 @never_cache

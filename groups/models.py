@@ -1,1 +1,219 @@
-# Models arrive with their issue.
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import time_zone_choices
+
+EMAIL_INVITATION_LIFETIME = timedelta(days=30)
+
+
+def new_token() -> str:
+    """256 bits from the OS's CSPRNG, URL-safe: unguessable invitation tokens."""
+    return secrets.token_urlsafe(32)
+
+
+class ReadingGroupQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(memberships__user=user)
+
+
+class ReadingGroup(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(max_length=2000, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        choices=time_zone_choices,
+        help_text="Meetings and due dates are set in this time zone.",
+    )
+    readings = models.ManyToManyField(
+        "readings.Reading", through="GroupReading", related_name="reading_groups"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReadingGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:detail", args=[self.slug])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        FACILITATOR = "facilitator", "Facilitator"
+        MEMBER = "member", "Member"
+
+    group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_via = models.ForeignKey(
+        "InviteLink",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="memberships",
+    )
+
+    class Meta:
+        ordering = ["group", "-role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "group"], name="membership_unique"),
+        ]
+        indexes = [models.Index(fields=["group", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group} ({self.role})"
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == self.Role.FACILITATOR
+
+
+class GroupReading(models.Model):
+    group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="group_readings")
+    reading = models.ForeignKey(
+        "readings.Reading", on_delete=models.CASCADE, related_name="group_readings"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "reading"], name="group_reading_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reading} in {self.group}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:reading", args=[self.group.slug, self.reading.slug])
+
+
+class InviteLink(models.Model):
+    """A shareable link anyone can use to join, until it expires, is used up or revoked."""
+
+    group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="invite_links")
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    label = models.CharField(max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label or f"Link {self.pk} for {self.group}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:join", args=[self.token])
+
+    def problem(self, now=None) -> str | None:
+        """Why this link cannot be used now, or None if it can."""
+        now = now or timezone.now()
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= now:
+            return "expired"
+        if self.max_uses is not None and self.use_count >= self.max_uses:
+            return "used up"
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        return self.problem() is None
+
+
+class EmailInvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(
+            accepted_at__isnull=True,
+            withdrawn_at__isnull=True,
+            declined_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+
+    def for_emails(self, emails):
+        query = Q()
+        for email in emails:
+            query |= Q(email__iexact=email)
+        return self.filter(query) if emails else self.none()
+
+
+class EmailInvitation(models.Model):
+    """A personal invitation sent to one address."""
+
+    group = models.ForeignKey(
+        ReadingGroup, on_delete=models.CASCADE, related_name="email_invitations"
+    )
+    email = models.EmailField()
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmailInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.group}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:invitation", args=[self.token])
+
+    def problem(self, now=None) -> str | None:
+        now = now or timezone.now()
+        if self.withdrawn_at:
+            return "withdrawn"
+        if self.accepted_at:
+            return "already accepted"
+        if self.declined_at:
+            return "declined"
+        if self.expires_at <= now:
+            return "expired"
+        return None

@@ -10,6 +10,19 @@ def new_anchor() -> str:
     return "p-" + secrets.token_hex(4)
 
 
+class ReadingQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(owner_group__isnull=True)
+
+    def visible_to(self, user):
+        """The public library plus readings imported by the user's groups."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            models.Q(owner_group__isnull=True) | models.Q(owner_group__memberships__user=user)
+        )
+
+
 class Reading(models.Model):
     title = models.CharField(max_length=300)
     subtitle = models.CharField(max_length=600, blank=True, help_text="The dek: one sentence.")
@@ -24,8 +37,18 @@ class Reading(models.Model):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    owner_group = models.ForeignKey(
+        "groups.ReadingGroup",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_readings",
+        help_text="Empty: in the public library. Set: imported by this group, visible to it only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReadingQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]

@@ -9,7 +9,7 @@ from readings.models import Reading
 
 def reading_for_reader(request, slug: str) -> Reading:
     """The reading, if this person may read it; 404 otherwise."""
-    return get_object_or_404(Reading, slug=slug)
+    return get_object_or_404(Reading.objects.visible_to(request.user), slug=slug)
 
 
 def reading_layout(reading: Reading) -> dict:
@@ -46,7 +46,7 @@ def reading_layout(reading: Reading) -> dict:
 @require_safe
 @login_required
 def library(request):
-    readings = Reading.objects.order_by("title")
+    readings = Reading.objects.public().order_by("title")
     return render(request, "readings/library.html", {"readings": readings})
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
+from groups.models import GroupReading, Membership, ReadingGroup
 from readings.models import Reading
 from readings.services import reading_import
 
@@ -39,12 +40,16 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             essay = seed_essay()
-            seed_people()
+            people = seed_people()
+            seed_groups(people, essay)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: “{essay.title}” is in the library."))
         self.stdout.write("")
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        self.stdout.write(
+            "Demo logins at http://127.0.0.1:8000/accounts/login/ "
+            f"(password for all: {DEMO_PASSWORD}):"
+        )
         for username, name, _ in DEMO_PEOPLE:
-            self.stdout.write(f"  {username:<6} {name}")
+            self.stdout.write(f"  {username:<6} {name:<15} {DEMO_ROLES.get(username, '')}")
         self.stdout.write("  admin  (site administrator, /admin/)")
         self.stdout.write("")
 
@@ -54,6 +59,64 @@ def seed_essay() -> Reading:
     if existing:
         return existing
     return reading_import(data=ESSAY_PATH.read_bytes(), filename=ESSAY_PATH.name, slug=ESSAY_SLUG)
+
+
+DEMO_GROUPS = [
+    {
+        "slug": "tuesday-reading-circle",
+        "name": "Tuesday Reading Circle",
+        "description": "We read one essay a month and meet online on Tuesdays at 7 pm.",
+        "time_zone": "America/Chicago",
+        "facilitators": ["fran"],
+        "members": ["maria", "sam", "lee"],
+    },
+    {
+        "slug": "night-shift-readers",
+        "name": "Night Shift Readers",
+        "description": (
+            "Hospital and warehouse workers reading between shifts. Meetings Sunday mornings."
+        ),
+        "time_zone": "Europe/London",
+        "facilitators": ["noor"],
+        "members": ["ade", "lee"],
+    },
+]
+DEMO_ROLES = {
+    "fran": "facilitator of Tuesday Reading Circle",
+    "maria": "member of Tuesday Reading Circle",
+    "sam": "member of Tuesday Reading Circle",
+    "lee": "member of both groups",
+    "noor": "facilitator of Night Shift Readers",
+    "ade": "member of Night Shift Readers",
+    "olga": "in no group",
+}
+
+
+def seed_groups(people: dict[str, User], essay: Reading) -> list[ReadingGroup]:
+    groups = []
+    for spec in DEMO_GROUPS:
+        group, _ = ReadingGroup.objects.get_or_create(
+            slug=spec["slug"],
+            defaults={
+                "name": spec["name"],
+                "description": spec["description"],
+                "time_zone": spec["time_zone"],
+                "created_by": people[spec["facilitators"][0]],
+            },
+        )
+        for role, names in (
+            (Membership.Role.FACILITATOR, spec["facilitators"]),
+            (Membership.Role.MEMBER, spec["members"]),
+        ):
+            for name in names:
+                Membership.objects.get_or_create(
+                    group=group, user=people[name], defaults={"role": role}
+                )
+        GroupReading.objects.get_or_create(
+            group=group, reading=essay, defaults={"added_by": people[spec["facilitators"][0]]}
+        )
+        groups.append(group)
+    return groups
 
 
 def seed_people() -> dict[str, User]:

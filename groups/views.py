@@ -1,0 +1,411 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from groups import services
+from groups.access import (
+    ensure_writable,
+    group_for_facilitator,
+    group_for_member,
+    group_reading_for_member,
+)
+from groups.forms import EmailInviteForm, GroupForm, InviteLinkForm, ReadingImportForm
+from groups.models import EmailInvitation, InviteLink, Membership
+from readings.importer import ReadingImportError
+from readings.models import Reading
+from readings.views import reading_layout
+
+PENDING_INVITE = "pending_invite"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request):
+    form = GroupForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        group = services.group_create(created_by=request.user, **form.cleaned_data)
+        messages.success(request, f"“{group.name}” is ready. Add a reading and invite your group.")
+        return redirect(group)
+    return render(request, "groups/create.html", {"form": form})
+
+
+@login_required
+@require_safe
+def detail(request, group_slug):
+    group, membership = group_for_member(request, group_slug)
+    memberships = list(
+        group.memberships.select_related("user").order_by(
+            "role", "user__display_name", "user__username"
+        )
+    )
+    group_readings = list(group.group_readings.select_related("reading", "added_by"))
+    context = {
+        "group": group,
+        "membership": membership,
+        "facilitators": [m for m in memberships if m.is_facilitator],
+        "members": [m for m in memberships if not m.is_facilitator],
+        "member_count": len(memberships),
+        "group_readings": group_readings,
+    }
+    return render(request, "groups/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_view(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    form = GroupForm(request.POST or None, instance=group)
+    if request.method == "POST":
+        ensure_writable(group)
+        if form.is_valid():
+            services.group_update(group=group, **form.cleaned_data)
+            messages.success(request, "Group settings saved.")
+            return redirect(group)
+    return render(
+        request, "groups/settings.html", {"group": group, "membership": membership, "form": form}
+    )
+
+
+@login_required
+@require_POST
+def archive(request, group_slug):
+    group, _ = group_for_facilitator(request, group_slug)
+    services.group_archive(group=group)
+    messages.success(
+        request, "The group is archived: everything stays readable, nothing new can be written."
+    )
+    return redirect(group)
+
+
+@login_required
+@require_POST
+def unarchive(request, group_slug):
+    group, _ = group_for_facilitator(request, group_slug)
+    services.group_unarchive(group=group)
+    messages.success(request, "The group is active again.")
+    return redirect(group)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def _membership_in(group, user_id) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user", "group"), group=group, user_id=user_id
+    )
+
+
+@login_required
+@require_POST
+def member_role(request, group_slug, user_id):
+    group, _ = group_for_facilitator(request, group_slug)
+    target = _membership_in(group, user_id)
+    role = request.POST.get("role", "")
+    try:
+        services.membership_set_role(membership=target, role=role)
+    except services.GroupError as error:
+        messages.error(request, str(error))
+    else:
+        label = "a facilitator" if role == Membership.Role.FACILITATOR else "a member"
+        messages.success(request, f"{target.user.public_name} is now {label}.")
+    if target.user_id == request.user.pk and role != Membership.Role.FACILITATOR:
+        return redirect(group)
+    return redirect(reverse("groups:detail", args=[group.slug]) + "#people")
+
+
+@login_required
+@require_POST
+def member_remove(request, group_slug, user_id):
+    group, _ = group_for_facilitator(request, group_slug)
+    target = _membership_in(group, user_id)
+    if target.user_id == request.user.pk:
+        return leave(request, group_slug)
+    try:
+        services.membership_remove(membership=target)
+    except services.GroupError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{target.user.public_name} has been removed from the group.")
+    return redirect(reverse("groups:detail", args=[group.slug]) + "#people")
+
+
+@login_required
+@require_POST
+def leave(request, group_slug):
+    group, membership = group_for_member(request, group_slug)
+    try:
+        services.membership_remove(membership=membership)
+    except services.GroupError as error:
+        messages.error(request, str(error))
+        return redirect(group)
+    messages.success(request, f"You have left “{group.name}”.")
+    return redirect("home")
+
+
+# --- readings ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reading_add(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    import_form = ReadingImportForm()
+    if request.method == "POST":
+        ensure_writable(group)
+        reading = get_object_or_404(Reading.objects.public(), slug=request.POST.get("reading", ""))
+        services.group_reading_add(group=group, reading=reading, added_by=request.user)
+        messages.success(request, f"The group now reads “{reading.title}”.")
+        return redirect(group)
+    return _reading_add_page(request, group, membership, import_form)
+
+
+@login_required
+@require_POST
+def reading_import(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    ensure_writable(group)
+    form = ReadingImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        data, filename = form.source()
+        try:
+            group_reading = services.group_reading_import(
+                group=group,
+                added_by=request.user,
+                data=data,
+                filename=filename,
+                overrides=form.overrides(),
+            )
+        except ReadingImportError as error:
+            form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
+        else:
+            messages.success(
+                request, f"“{group_reading.reading.title}” is imported for this group."
+            )
+            return redirect(group_reading)
+    return _reading_add_page(request, group, membership, form, status=400)
+
+
+def _reading_add_page(request, group, membership, import_form, status=200):
+    library = Reading.objects.public().exclude(group_readings__group=group).order_by("title")
+    context = {
+        "group": group,
+        "membership": membership,
+        "library": library,
+        "import_form": import_form,
+    }
+    return render(request, "groups/reading_add.html", context, status=status)
+
+
+@login_required
+@require_POST
+def reading_remove(request, group_slug, reading_slug):
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    if not membership.is_facilitator:
+        raise PermissionDenied("Only facilitators can do that.")
+    services.group_reading_remove(group=group, reading=group_reading.reading)
+    messages.success(request, f"“{group_reading.reading.title}” was taken off the group's list.")
+    return redirect(group)
+
+
+@login_required
+@require_safe
+def reading(request, group_slug, reading_slug):
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    reading = group_reading.reading
+    context = {
+        "group": group,
+        "membership": membership,
+        "group_reading": group_reading,
+        "reading": reading,
+        **reading_layout(reading),
+    }
+    return render(request, "groups/reading.html", context)
+
+
+# --- invitations --------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def invitations(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    return _invitations_page(request, group, membership)
+
+
+def _invitations_page(request, group, membership, *, link_form=None, email_form=None, status=200):
+    links = list(
+        group.invite_links.select_related("created_by").prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("user"))
+        )
+    )
+    pending = list(group.email_invitations.pending().select_related("invited_by"))
+    context = {
+        "group": group,
+        "membership": membership,
+        "links": links,
+        "pending": pending,
+        "link_form": link_form or InviteLinkForm(),
+        "email_form": email_form or EmailInviteForm(),
+    }
+    return render(request, "groups/invitations.html", context, status=status)
+
+
+@login_required
+@require_POST
+def link_create(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    ensure_writable(group)
+    form = InviteLinkForm(request.POST)
+    if not form.is_valid():
+        return _invitations_page(request, group, membership, link_form=form, status=400)
+    link = services.invite_link_create(
+        group=group,
+        created_by=request.user,
+        label=form.cleaned_data["label"],
+        expires_at=form.expires_at(),
+        max_uses=form.cleaned_data["max_uses"],
+    )
+    messages.success(
+        request, "A new invitation link is ready: copy it and share it with your group."
+    )
+    return redirect(reverse("groups:invitations", args=[group.slug]) + f"#link-{link.pk}")
+
+
+@login_required
+@require_POST
+def link_revoke(request, group_slug, link_id):
+    group, _ = group_for_facilitator(request, group_slug)
+    link = get_object_or_404(InviteLink, group=group, pk=link_id)
+    services.invite_link_revoke(link=link)
+    messages.success(request, "The link is turned off: nobody else can join with it.")
+    return redirect("groups:invitations", group.slug)
+
+
+@login_required
+@require_POST
+def email_invite(request, group_slug):
+    group, membership = group_for_facilitator(request, group_slug)
+    ensure_writable(group)
+    form = EmailInviteForm(request.POST)
+    if not form.is_valid():
+        return _invitations_page(request, group, membership, email_form=form, status=400)
+    sent, skipped = services.email_invitations_send(
+        group=group, invited_by=request.user, emails=form.cleaned_data["emails"], request=request
+    )
+    if sent:
+        messages.success(request, f"Sent {len(sent)} invitation{'s' if len(sent) != 1 else ''}.")
+    if skipped:
+        messages.info(request, "Already a member or already invited: " + ", ".join(skipped))
+    return redirect("groups:invitations", group.slug)
+
+
+@login_required
+@require_POST
+def email_withdraw(request, group_slug, invitation_id):
+    group, _ = group_for_facilitator(request, group_slug)
+    invitation = get_object_or_404(EmailInvitation, group=group, pk=invitation_id)
+    services.email_invitation_withdraw(invitation=invitation)
+    messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
+    return redirect("groups:invitations", group.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def join(request, token):
+    """An invitation link. Signed out: remember it and offer sign-up or log-in."""
+    link = InviteLink.objects.select_related("group").filter(token=token).first()
+    problem = "unknown" if link is None else link.problem()
+    if link and link.group.is_archived:
+        problem = "archived"
+    if (
+        link
+        and request.user.is_authenticated
+        and Membership.objects.filter(group=link.group, user=request.user).exists()
+    ):
+        return redirect(link.group)
+    if problem:
+        return _invitation_problem(request, problem)
+    if not request.user.is_authenticated:
+        request.session[PENDING_INVITE] = {"kind": "link", "token": token}
+        return render(request, "groups/join.html", {"group": link.group, "next": request.path})
+    if request.method == "POST":
+        return _accept(request, services.invite_link_accept, token)
+    return render(request, "groups/join.html", {"group": link.group, "next": request.path})
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token):
+    """A personal email invitation: accept or decline."""
+    invite = (
+        EmailInvitation.objects.select_related("group", "invited_by").filter(token=token).first()
+    )
+    if (
+        invite
+        and request.user.is_authenticated
+        and Membership.objects.filter(group=invite.group, user=request.user).exists()
+    ):
+        return redirect(invite.group)
+    problem = "unknown" if invite is None else invite.problem()
+    if invite and not problem and invite.group.is_archived:
+        problem = "archived"
+    if problem:
+        return _invitation_problem(request, problem)
+    if not request.user.is_authenticated:
+        request.session[PENDING_INVITE] = {"kind": "email", "token": token}
+    elif request.method == "POST":
+        if request.POST.get("decision") == "decline":
+            services.email_invitation_decline(invitation=invite)
+            messages.info(request, f"You declined the invitation to “{invite.group.name}”.")
+            return redirect("home")
+        return _accept(request, services.email_invitation_accept, token)
+    return render(
+        request,
+        "groups/join.html",
+        {"group": invite.group, "invitation": invite, "next": request.path},
+    )
+
+
+def _accept(request, accept, token):
+    try:
+        membership, _ = accept(token=token, user=request.user)
+    except services.InvitationError as error:
+        return _invitation_problem(request, error.reason)
+    request.session.pop(PENDING_INVITE, None)
+    messages.success(request, f"Welcome to “{membership.group.name}”!")
+    return redirect(membership.group)
+
+
+def accept_pending_invitation(request, user):
+    """After log-in or sign-up: join the group whose invitation brought this person here.
+
+    Returns the group's URL, or None when there was nothing to accept.
+    """
+    pending = request.session.pop(PENDING_INVITE, None)
+    if not isinstance(pending, dict):
+        return None
+    accept = {"link": services.invite_link_accept, "email": services.email_invitation_accept}.get(
+        pending.get("kind")
+    )
+    if accept is None:
+        return None
+    try:
+        membership, joined = accept(token=str(pending.get("token", "")), user=user)
+    except services.InvitationError as error:
+        messages.error(request, str(error))
+        return None
+    if joined:
+        messages.success(request, f"Welcome to “{membership.group.name}”!")
+    return membership.group.get_absolute_url()
+
+
+def _invitation_problem(request, reason):
+    status = 404 if reason == "unknown" else 410
+    return render(
+        request,
+        "groups/invitation_problem.html",
+        {"message": services.INVITATION_PROBLEMS[reason], "reason": reason},
+        status=status,
+    )
