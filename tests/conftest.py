@@ -34,8 +34,8 @@ PASSWORD = "a-long-test-password-1"
 
 
 def pytest_report_header(config):
-    settings_db = connection.settings_dict
-    return f"database: {connection.vendor} ({settings_db['ENGINE']}, {settings_db.get('HOST') or 'local file/memory'})"
+    where = connection.settings_dict.get("HOST") or "local file or memory"
+    return f"database: {connection.vendor} ({connection.settings_dict['ENGINE']}, {where})"
 
 
 @pytest.fixture
@@ -71,6 +71,29 @@ def outsider(make_user):
 @pytest.fixture
 def essay(db):
     return reading_import(data=ESSAY_PATH.read_bytes(), filename=ESSAY_PATH.name, slug=ESSAY_SLUG)
+
+
+@pytest.fixture
+def group(facilitator, member, essay):
+    """“Tuesday Reading Circle”: `facilitator` runs it, `member` reads in it; reads the essay."""
+    from groups.models import GroupReading, Membership
+    from groups.services import group_create
+
+    group = group_create(name="Tuesday Reading Circle", created_by=facilitator)
+    Membership.objects.create(group=group, user=member, role=Membership.Role.MEMBER)
+    GroupReading.objects.create(group=group, reading=essay, added_by=facilitator)
+    return group
+
+
+@pytest.fixture
+def other_group(other_member, essay):
+    """“Night Shift Readers”, run by `other_member`; also reads the essay."""
+    from groups.models import GroupReading
+    from groups.services import group_create
+
+    group = group_create(name="Night Shift Readers", created_by=other_member)
+    GroupReading.objects.create(group=group, reading=essay, added_by=other_member)
+    return group
 
 
 # --- the browser -------------------------------------------------------------------------
