@@ -1,1 +1,194 @@
-# Models arrive with their issue.
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+BODY_MAX_LENGTH = 10_000
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def visible_to(self, user, group, *, is_facilitator: bool = False):
+        """What `user` may see of `group`'s annotations: group-visible items, their own private
+        notes; hidden items only to their author and to facilitators."""
+        query = self.filter(group=group).filter(
+            Q(visibility=Annotation.Visibility.GROUP) | Q(author_id=user.pk)
+        )
+        if not is_facilitator:
+            query = query.filter(Q(hidden_at__isnull=True) | Q(author_id=user.pk))
+        return query
+
+    def roots(self):
+        return self.filter(parent__isnull=True)
+
+
+class Annotation(models.Model):
+    """A highlight, comment, question or reply in one group's layer over one reading.
+
+    Root annotations target the reading's canonical text through a W3C TextQuoteSelector
+    (exact/prefix/suffix) and TextPositionSelector (start/end, in code points). Replies
+    target their parent; every reply keeps its thread's root.
+    """
+
+    class Motivation(models.TextChoices):
+        HIGHLIGHTING = "highlighting", "Highlight"
+        COMMENTING = "commenting", "Comment"
+        QUESTIONING = "questioning", "Question"
+        REPLYING = "replying", "Reply"
+        TAGGING = "tagging", "Tags"
+
+    class Visibility(models.TextChoices):
+        GROUP = "group", "Group"
+        PRIVATE = "private", "Only me"
+
+    class Anchoring(models.TextChoices):
+        ANCHORED = "anchored", "Anchored"
+        FUZZY = "fuzzy", "Re-anchored approximately"
+        ORPHAN = "orphan", "Orphaned"
+
+    group = models.ForeignKey(
+        "groups.ReadingGroup", on_delete=models.CASCADE, related_name="annotations"
+    )
+    reading = models.ForeignKey(
+        "readings.Reading", on_delete=models.CASCADE, related_name="annotations"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="annotations"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="thread"
+    )
+    motivation = models.CharField(max_length=20, choices=Motivation.choices)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.GROUP
+    )
+    body = models.TextField(blank=True, max_length=BODY_MAX_LENGTH)
+    body_html = models.TextField(blank=True)
+
+    # The target (root annotations only).
+    exact = models.TextField(blank=True)
+    prefix = models.CharField(max_length=64, blank=True)
+    suffix = models.CharField(max_length=64, blank=True)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    anchoring = models.CharField(
+        max_length=10, choices=Anchoring.choices, default=Anchoring.ANCHORED
+    )
+
+    is_answer = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    hidden_note = models.CharField(max_length=500, blank=True)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "created_at"]
+        indexes = [
+            models.Index(fields=["group", "reading", "start"]),
+            models.Index(fields=["root"]),
+            models.Index(fields=["author", "group"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True) | Q(end__gt=models.F("start")),
+                name="annotation_range_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_motivation_display()} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        thread = self.root_id or self.pk
+        return reverse(
+            "annotations:thread",
+            args=[self.group.slug, self.reading.slug, thread],
+        ) + (f"#a-{self.pk}" if self.root_id else "")
+
+    @property
+    def is_reply(self) -> bool:
+        return self.parent_id is not None
+
+    @property
+    def is_question(self) -> bool:
+        return self.motivation == self.Motivation.QUESTIONING
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == self.Visibility.PRIVATE
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class Tag(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["annotation", "name"], name="tag_unique"),
+        ]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlusOne(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="plus_ones")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotation", "user"], name="plus_one_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"+1 on #{self.annotation_id}"
+
+
+class Flag(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["annotation", "user"], name="flag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Flag on #{self.annotation_id}: {self.reason[:40]}"
+
+
+class Mention(models.Model):
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotation", "user"], name="mention_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in #{self.annotation_id}"

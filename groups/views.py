@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from annotations.layer import Filters, reading_layer
 from groups import services
 from groups.access import (
     ensure_writable,
@@ -216,12 +217,23 @@ def reading_remove(request, group_slug, reading_slug):
 def reading(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     reading = group_reading.reading
+    layout = reading_layout(reading)
+    layer = reading_layer(
+        user=request.user,
+        group=group,
+        membership=membership,
+        reading=reading,
+        layout=layout,
+        filters=Filters.from_request(request),
+    )
     context = {
         "group": group,
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        **reading_layout(reading),
+        "annotatable": True,
+        **layout,
+        **layer,
     }
     return render(request, "groups/reading.html", context)
 

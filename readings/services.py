@@ -50,6 +50,7 @@ def reading_import(
                 "use --replace to replace its text."
             )
         fields = {name: meta.get(name, "") for name in META_FIELDS}
+        old_text = existing.canonical_text() if existing else None
         if existing:
             reading = existing
             for name, value in fields.items():
@@ -63,6 +64,12 @@ def reading_import(
                     f"A reading with the slug {slug!r} already exists."
                 ) from None
         _write_structure(reading, parsed)
+        if old_text is not None:
+            from annotations.services import annotations_reanchor
+
+            annotations_reanchor(
+                reading=reading, old_text=old_text, new_text=reading.canonical_text()
+            )
     return reading
 
 

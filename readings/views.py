@@ -20,6 +20,7 @@ def reading_layout(reading: Reading) -> dict:
     number = 0
     for segment in text.segments(sections, blocks):
         if segment.kind == "heading":
+            segment.obj.start = segment.start
             continue
         block = segment.obj
         if block.kind != block.Kind.CAPTION:

@@ -1,0 +1,76 @@
+from django import forms
+
+from annotations.models import BODY_MAX_LENGTH, Annotation
+
+KIND_CHOICES = [
+    ("commenting", "Comment"),
+    ("questioning", "Question"),
+    ("highlighting", "Highlight only"),
+]
+
+
+class BodyField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4, "data-mentions": "1"}))
+        kwargs.setdefault("max_length", BODY_MAX_LENGTH)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "max_length": (
+                    f"The comment is too long: the limit is {BODY_MAX_LENGTH:,} characters "
+                    "(it has %(show_value)d)."
+                ),
+            },
+        )
+        super().__init__(**kwargs)
+
+
+class AnnotateForm(forms.Form):
+    """Annotate a paragraph without a mouse: choose the exact words, then write."""
+
+    quote = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="The words you are annotating",
+        help_text=(
+            "Keep the whole paragraph or cut it down to the exact words "
+            "(copy them from the paragraph)."
+        ),
+    )
+    kind = forms.ChoiceField(choices=KIND_CHOICES, initial="commenting", label="Kind")
+    body = BodyField(
+        required=False,
+        label="Comment",
+        help_text="Markdown: *italic*, **bold**, > quote, lists, links. @name mentions a member.",
+    )
+    tags = forms.CharField(required=False, max_length=600, help_text="Separate tags with commas.")
+    visibility = forms.ChoiceField(
+        choices=Annotation.Visibility.choices,
+        initial=Annotation.Visibility.GROUP,
+        widget=forms.RadioSelect,
+        label="Who can see it",
+    )
+
+
+class ReplyForm(forms.Form):
+    body = BodyField(label="Reply", help_text="Markdown; @name mentions a member.")
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class EditForm(forms.Form):
+    body = BodyField(required=False, label="Text")
+    tags = forms.CharField(required=False, max_length=600, help_text="Separate tags with commas.")
+    kind = forms.ChoiceField(choices=KIND_CHOICES, required=False)
+    visibility = forms.ChoiceField(
+        choices=Annotation.Visibility.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Who can see it",
+    )
+
+
+class FlagForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="Why should a facilitator look at this?")
+
+
+class HideForm(forms.Form):
+    note = forms.CharField(max_length=500, label="Note to the author (why it is hidden)")

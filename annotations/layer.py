@@ -1,0 +1,200 @@
+"""Reads of a group's annotation layer, each a fixed number of queries however much is written."""
+
+import json
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from annotations.models import Annotation, Flag, PlusOne, Tag
+from groups.models import Membership
+
+
+@dataclass
+class Filters:
+    show: str = "all"  # all | mine
+    member: str = ""  # a username
+    tag: str = ""
+    unanswered: bool = False
+    highlights: bool = True
+
+    @classmethod
+    def from_request(cls, request) -> "Filters":
+        get = request.GET
+        return cls(
+            show="mine" if get.get("show") == "mine" else "all",
+            member=get.get("member", "")[:150],
+            tag=get.get("tag", "")[:50],
+            unanswered=get.get("questions") == "unanswered",
+            highlights=get.get("highlights") != "hide",
+        )
+
+    @property
+    def active(self) -> bool:
+        return self != Filters()
+
+
+def _count(queryset, field: str) -> Coalesce:
+    """COUNT(*) of a correlated queryset, as a subquery (no row multiplication)."""
+    return Coalesce(
+        Subquery(
+            queryset.order_by().values(field).annotate(c=Count("pk")).values("c")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def roots_for(user, group, reading, membership, filters: Filters | None = None):
+    """Root annotations the person may see, with counts: one query (plus one for tags)."""
+    facilitator = membership.is_facilitator
+    visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator).filter(
+        reading=reading
+    )
+    replies = visible.filter(root=OuterRef("pk"))
+    plus = PlusOne.objects.filter(annotation=OuterRef("pk"))
+    roots = (
+        visible.filter(parent__isnull=True)
+        .select_related("author")
+        .annotate(
+            reply_count=_count(replies, "root"),
+            plus_count=_count(plus, "annotation"),
+            answered=Exists(visible.filter(root=OuterRef("pk"), is_answer=True)),
+            plussed=Exists(PlusOne.objects.filter(annotation=OuterRef("pk"), user_id=user.pk)),
+        )
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("start", "pk")
+    )
+    if facilitator:
+        flags = Flag.objects.filter(annotation=OuterRef("pk"), resolved_at__isnull=True)
+        roots = roots.annotate(flag_count=_count(flags, "annotation"))
+    if filters:
+        if filters.show == "mine":
+            roots = roots.filter(author_id=user.pk)
+        if filters.member:
+            roots = roots.filter(author__username=filters.member)
+        if filters.tag:
+            roots = roots.filter(tags__name=filters.tag.lower())
+        if filters.unanswered:
+            roots = roots.filter(motivation=Annotation.Motivation.QUESTIONING, answered=False)
+        if not filters.highlights:
+            roots = roots.exclude(
+                Q(motivation=Annotation.Motivation.HIGHLIGHTING) & Q(reply_count=0)
+            )
+    return roots
+
+
+def is_thread(annotation) -> bool:
+    """A bare highlight is not a thread until somebody replies to it."""
+    return annotation.motivation != Annotation.Motivation.HIGHLIGHTING or annotation.reply_count
+
+
+def reading_layer(*, user, group, membership, reading, layout: dict, filters: Filters) -> dict:
+    members = list(
+        Membership.objects.filter(group=group)
+        .select_related("user")
+        .order_by("user__display_name", "user__username")
+    )
+    facilitator_ids = {m.user_id for m in members if m.is_facilitator}
+    roots = list(roots_for(user, group, reading, membership, filters))
+
+    blocks = [b for section in layout["sections"] for b in section.block_list]
+    starts = [b.start for b in blocks]
+    for block in blocks:
+        block.thread_count = 0
+        block.end = block.start + len(block.text)
+    anchored, orphans, tags = [], [], set()
+    for annotation in roots:
+        annotation.tag_names = [tag.name for tag in annotation.tags.all()]
+        tags.update(annotation.tag_names)
+        if annotation.anchoring == Annotation.Anchoring.ORPHAN:
+            orphans.append(annotation)
+            continue
+        anchored.append(annotation)
+        if not is_thread(annotation):
+            continue
+        index = max(0, bisect_right(starts, annotation.start) - 1)
+        while index < len(blocks) and blocks[index].start < annotation.end:
+            if blocks[index].end > annotation.start:
+                blocks[index].thread_count += 1
+            index += 1
+
+    data = [
+        {
+            "id": a.pk,
+            "s": a.start,
+            "e": a.end,
+            "m": a.motivation,
+            "a": a.author.public_name if a.author else "[deleted account]",
+            "u": a.author.username if a.author else "",
+            "p": a.is_private,
+            "r": a.reply_count,
+            "q": bool(a.answered) if a.is_question else None,
+            "mine": a.author_id == user.pk,
+            "f": a.author_id in facilitator_ids,
+            "h": a.is_hidden,
+            "x": a.is_deleted,
+            "t": a.tag_names,
+        }
+        for a in anchored
+    ]
+    return {
+        "members": members,
+        "facilitator_ids": facilitator_ids,
+        "roots": anchored,
+        "orphans": orphans,
+        "tags": sorted(tags),
+        "thread_total": sum(1 for a in anchored if is_thread(a)),
+        "layer_json": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "members_json": json.dumps(
+            [{"u": m.user.username, "n": m.user.public_name} for m in members],
+            ensure_ascii=False,
+        ),
+        "filters": filters,
+    }
+
+
+def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
+    """The root and every visible reply, in tree order, each with .depth (capped at 3)."""
+    facilitator = membership.is_facilitator
+    visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator)
+    plus = PlusOne.objects.filter(annotation=OuterRef("pk"))
+    rows = list(
+        visible.filter(Q(pk=root.pk) | Q(root_id=root.pk))
+        .select_related("author", "hidden_by")
+        .annotate(
+            plus_count=_count(plus, "annotation"),
+            plussed=Exists(PlusOne.objects.filter(annotation=OuterRef("pk"), user_id=user.pk)),
+        )
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("created_at", "pk")
+    )
+    if facilitator:
+        flags = {
+            f.annotation_id: f
+            for f in Flag.objects.filter(
+                annotation__in=[r.pk for r in rows], resolved_at__isnull=True
+            ).select_related("user")
+        }
+    else:
+        flags = {}
+    children: dict[int | None, list[Annotation]] = {}
+    by_id = {row.pk: row for row in rows}
+    for row in rows:
+        row.open_flag = flags.get(row.pk)
+        parent = (
+            row.parent_id if row.parent_id in by_id else (None if row.pk == root.pk else root.pk)
+        )
+        children.setdefault(parent if row.pk != root.pk else None, []).append(row)
+    ordered: list[Annotation] = []
+
+    def walk(node, depth):
+        node.depth = min(depth, 3)
+        ordered.append(node)
+        for child in children.get(node.pk, []):
+            walk(child, depth + 1)
+
+    for top in children.get(None, []):
+        walk(top, 0)
+    return ordered

@@ -1,0 +1,351 @@
+"""Writes to the annotation layer. Each checks the group is writable and runs atomically."""
+
+import re
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
+from commonplace import markdown
+from groups.access import ensure_writable
+from groups.models import Membership, ReadingGroup
+from readings.models import Reading
+
+CONTEXT = 32
+MAX_TAGS = 10
+TAG_MAX_LENGTH = 50
+TAG_CLEAN = re.compile(r"[^\w\- ]+", re.UNICODE)
+
+
+class AnnotationError(Exception):
+    """Input that cannot become an annotation; the message says why, for a person."""
+
+    def __init__(self, message: str, *, field: str = "", status: int = 400):
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+def clean_tags(tags: Iterable[str] | str) -> list[str]:
+    if isinstance(tags, str):
+        tags = re.split(r"[,\n]", tags)
+    cleaned: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise AnnotationError("Tags must be text.", field="tags")
+        name = " ".join(TAG_CLEAN.sub("", tag.strip().lstrip("#")).split()).lower()
+        if not name:
+            continue
+        if len(name) > TAG_MAX_LENGTH:
+            raise AnnotationError(
+                f"A tag can be at most {TAG_MAX_LENGTH} characters long.", field="tags"
+            )
+        if name not in cleaned:
+            cleaned.append(name)
+    if len(cleaned) > MAX_TAGS:
+        raise AnnotationError(f"At most {MAX_TAGS} tags.", field="tags")
+    return cleaned
+
+
+def check_body(body: str) -> str:
+    if not isinstance(body, str):
+        raise AnnotationError("The body must be text.", field="body")
+    body = body.replace("\r\n", "\n").strip()
+    if len(body) > BODY_MAX_LENGTH:
+        raise AnnotationError(
+            f"The comment is too long: {len(body):,} characters, the limit is {BODY_MAX_LENGTH:,}.",
+            field="body",
+        )
+    return body
+
+
+def member_usernames(group: ReadingGroup) -> dict[str, User]:
+    return {
+        m.user.username.lower(): m.user
+        for m in Membership.objects.filter(group=group).select_related("user")
+    }
+
+
+def render_body(body: str, group: ReadingGroup, reading: Reading, members: dict[str, User]):
+    page = reverse("groups:reading", args=[group.slug, reading.slug])
+
+    def mention_url(name: str) -> str | None:
+        user = members.get(name.lower())
+        return f"{page}?member={user.username}" if user else None
+
+    return markdown.render(body, mention_url=mention_url)
+
+
+def _record_mentions(annotation: Annotation, body: str, members: dict[str, User]) -> None:
+    names = {name.lower() for name in markdown.mentioned(body)}
+    wanted = {members[name].pk for name in names if name in members}
+    Mention.objects.filter(annotation=annotation).exclude(user_id__in=wanted).delete()
+    existing = set(Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True))
+    Mention.objects.bulk_create(
+        [Mention(annotation=annotation, user_id=pk) for pk in wanted - existing]
+    )
+
+
+def _set_tags(annotation: Annotation, tags: list[str]) -> None:
+    Tag.objects.filter(annotation=annotation).exclude(name__in=tags).delete()
+    existing = set(Tag.objects.filter(annotation=annotation).values_list("name", flat=True))
+    Tag.objects.bulk_create([Tag(annotation=annotation, name=t) for t in tags if t not in existing])
+
+
+def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, str, str, str]:
+    """Validate a position (and quote) against the canonical text; return the full anchor."""
+    if (
+        isinstance(start, bool)
+        or isinstance(end, bool)
+        or not isinstance(start, int)
+        or not isinstance(end, int)
+    ):
+        raise AnnotationError("The start and end positions must be whole numbers.", field="target")
+    if not 0 <= start < end <= len(text):
+        raise AnnotationError(
+            f"The positions {start}–{end} are outside the text (0–{len(text)}) or empty.",
+            field="target",
+        )
+    actual = text[start:end]
+    if exact is not None and exact != actual:
+        raise AnnotationError(
+            "The quote does not match the text at that position: the text there is "
+            f"“{actual[:80]}”.",
+            field="target",
+        )
+    if not actual.strip():
+        raise AnnotationError("Select some words, not only spaces.", field="target")
+    prefix = text[max(0, start - CONTEXT) : start]
+    suffix = text[end : end + CONTEXT]
+    return start, end, actual, prefix, suffix
+
+
+@transaction.atomic
+def annotation_create(
+    *,
+    group: ReadingGroup,
+    reading: Reading,
+    author: User,
+    motivation: str,
+    body: str = "",
+    tags: Iterable[str] = (),
+    visibility: str = Annotation.Visibility.GROUP,
+    start: int | None = None,
+    end: int | None = None,
+    exact: str | None = None,
+    parent: Annotation | None = None,
+    text: str | None = None,
+) -> Annotation:
+    """Create a highlight, comment or question on the text, or a reply to `parent`.
+
+    `text` is the reading's canonical text, when the caller already has it.
+    """
+    ensure_writable(group)
+    body = check_body(body)
+    tags = clean_tags(tags)
+    if visibility not in Annotation.Visibility.values:
+        raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
+    members = member_usernames(group)
+    annotation = Annotation(group=group, reading=reading, author=author, visibility=visibility)
+    if parent is not None:
+        if parent.group_id != group.pk or parent.reading_id != reading.pk:
+            raise AnnotationError("A reply must answer an annotation of the same reading.")
+        if parent.is_deleted and not parent.children.exists():
+            raise AnnotationError("That annotation was deleted.")
+        if not body:
+            raise AnnotationError("Write a reply.", field="body")
+        annotation.parent = parent
+        annotation.root_id = parent.root_id or parent.pk
+        annotation.motivation = Annotation.Motivation.REPLYING
+        if parent.is_private:
+            annotation.visibility = Annotation.Visibility.PRIVATE
+    else:
+        if motivation not in {
+            Annotation.Motivation.HIGHLIGHTING,
+            Annotation.Motivation.COMMENTING,
+            Annotation.Motivation.QUESTIONING,
+            Annotation.Motivation.TAGGING,
+        }:
+            raise AnnotationError(
+                "The motivation is highlighting, commenting, questioning or tagging.",
+                field="motivation",
+            )
+        if motivation in {"commenting", "questioning"} and not body:
+            raise AnnotationError(
+                "Write a comment, or save the passage as a highlight.", field="body"
+            )
+        if motivation == "tagging" and not tags:
+            raise AnnotationError("Add at least one tag.", field="tags")
+        if text is None:
+            text = reading.canonical_text()
+        start, end, exact, prefix, suffix = check_target(text, start, end, exact)
+        annotation.motivation = motivation
+        annotation.start, annotation.end = start, end
+        annotation.exact, annotation.prefix, annotation.suffix = exact, prefix, suffix
+    annotation.body = body
+    annotation.body_html = render_body(body, group, reading, members) if body else ""
+    annotation.save()
+    _set_tags(annotation, tags)
+    _record_mentions(annotation, body, members)
+    return annotation
+
+
+@transaction.atomic
+def annotation_update(
+    *,
+    annotation: Annotation,
+    body: str | None = None,
+    tags: Iterable[str] | None = None,
+    visibility: str | None = None,
+    motivation: str | None = None,
+) -> Annotation:
+    ensure_writable(annotation.group)
+    if annotation.is_deleted:
+        raise AnnotationError("A deleted annotation cannot be edited.", status=409)
+    fields = ["modified_at"]
+    if body is not None:
+        body = check_body(body)
+        if annotation.is_reply and not body:
+            raise AnnotationError("A reply cannot be empty.", field="body")
+        if body != annotation.body:
+            members = member_usernames(annotation.group)
+            annotation.body = body
+            annotation.body_html = (
+                render_body(body, annotation.group, annotation.reading, members) if body else ""
+            )
+            annotation.edited_at = timezone.now()
+            fields += ["body", "body_html", "edited_at"]
+            _record_mentions(annotation, body, members)
+    if motivation is not None and motivation != annotation.motivation:
+        allowed = {"highlighting", "commenting", "questioning", "tagging"}
+        if annotation.is_reply or motivation not in allowed:
+            raise AnnotationError("That motivation cannot be set here.", field="motivation")
+        annotation.motivation = motivation
+        fields.append("motivation")
+    if annotation.motivation in {"commenting", "questioning"} and not annotation.body:
+        raise AnnotationError("Write a comment, or save the passage as a highlight.", field="body")
+    if visibility is not None and visibility != annotation.visibility:
+        if visibility not in Annotation.Visibility.values:
+            raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
+        if annotation.is_reply:
+            raise AnnotationError("A reply has its thread's visibility.", field="visibility")
+        annotation.visibility = visibility
+        fields.append("visibility")
+        Annotation.objects.filter(root=annotation).update(visibility=visibility)
+    if tags is not None:
+        _set_tags(annotation, clean_tags(tags))
+    annotation.save(update_fields=fields)
+    return annotation
+
+
+@transaction.atomic
+def annotation_delete(*, annotation: Annotation) -> None:
+    """Delete; an annotation with replies leaves “[deleted]” in its place, keeping them."""
+    ensure_writable(annotation.group)
+    if annotation.children.exists():
+        annotation.deleted_at = timezone.now()
+        annotation.body = ""
+        annotation.body_html = ""
+        annotation.save(update_fields=["deleted_at", "body", "body_html", "modified_at"])
+        annotation.tags.all().delete()
+        annotation.mentions.all().delete()
+        return
+    parent = annotation.parent
+    annotation.delete()
+    # A “[deleted]” placeholder whose last reply is gone has nothing left to hold.
+    while parent is not None and parent.is_deleted and not parent.children.exists():
+        grandparent = parent.parent
+        parent.delete()
+        parent = grandparent
+
+
+def annotation_mark_answer(*, reply: Annotation, is_answer: bool) -> None:
+    ensure_writable(reply.group)
+    if not reply.is_reply:
+        raise AnnotationError("Only a reply can be marked as the answer.")
+    reply.is_answer = is_answer
+    reply.save(update_fields=["is_answer", "modified_at"])
+
+
+def annotation_plus_one(*, annotation: Annotation, user: User) -> bool:
+    """Toggle the person's +1. Returns True when it is now on."""
+    ensure_writable(annotation.group)
+    deleted, _ = PlusOne.objects.filter(annotation=annotation, user=user).delete()
+    if deleted:
+        return False
+    PlusOne.objects.get_or_create(annotation=annotation, user=user)
+    return True
+
+
+def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise AnnotationError("Say why you are flagging it.", field="reason")
+    if len(reason) > 500:
+        raise AnnotationError("Keep the reason under 500 characters.", field="reason")
+    flag, _ = Flag.objects.update_or_create(
+        annotation=annotation, user=user, defaults={"reason": reason, "resolved_at": None}
+    )
+    return flag
+
+
+@transaction.atomic
+def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
+    note = " ".join((note or "").split())
+    if not note:
+        raise AnnotationError("Leave a note saying why it is hidden.", field="note")
+    annotation.hidden_at = timezone.now()
+    annotation.hidden_by = by
+    annotation.hidden_note = note[:500]
+    annotation.save(update_fields=["hidden_at", "hidden_by", "hidden_note", "modified_at"])
+    Flag.objects.filter(annotation=annotation, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+
+
+def annotation_unhide(*, annotation: Annotation) -> None:
+    annotation.hidden_at = None
+    annotation.hidden_by = None
+    annotation.hidden_note = ""
+    annotation.save(update_fields=["hidden_at", "hidden_by", "hidden_note", "modified_at"])
+
+
+def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
+    """After a revision of the reading, move every annotation onto the new text."""
+    from annotations.anchoring import Anchor, reanchor_many
+
+    roots = list(
+        Annotation.objects.filter(reading=reading, parent__isnull=True, start__isnull=False)
+        .only("id", "start", "end", "exact", "prefix", "suffix", "anchoring")
+        .order_by("pk")
+    )
+    if old_text == new_text or not roots:
+        return {"exact": len(roots)}
+    anchors = [Anchor(a.start, a.end, a.exact, a.prefix, a.suffix) for a in roots]
+    counts: dict[str, int] = {}
+    changed = []
+    for annotation, placement in zip(roots, reanchor_many(anchors, new_text), strict=True):
+        counts[placement.status] = counts.get(placement.status, 0) + 1
+        if placement.status == "orphan":
+            annotation.anchoring = Annotation.Anchoring.ORPHAN
+        else:
+            new = placement.anchor
+            annotation.start, annotation.end = new.start, new.end
+            annotation.exact, annotation.prefix, annotation.suffix = (
+                new.exact,
+                new.prefix,
+                new.suffix,
+            )
+            annotation.anchoring = (
+                Annotation.Anchoring.FUZZY
+                if placement.status == "fuzzy"
+                else Annotation.Anchoring.ANCHORED
+            )
+        changed.append(annotation)
+    Annotation.objects.bulk_update(
+        changed, ["start", "end", "exact", "prefix", "suffix", "anchoring"], batch_size=500
+    )
+    return counts

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from annotations import api, views
+
+app_name = "annotations"
+base = "groups/<slug:group_slug>/readings/<slug:reading_slug>/"
+urlpatterns = [
+    path(base + "annotations/", api.container, name="container"),
+    path(base + "annotations/<int:annotation_id>", api.annotation, name="annotation"),
+    path(base + "threads/", views.thread_list, name="threads"),
+    path(base + "threads/<int:annotation_id>/", views.thread, name="thread"),
+    path(base + "threads/<int:annotation_id>/reply/", views.reply, name="reply"),
+    path(base + "annotate/<str:block_anchor>/", views.annotate, name="annotate"),
+    path(base + "notes/<int:annotation_id>/edit/", views.edit, name="edit"),
+    path(base + "notes/<int:annotation_id>/delete/", views.delete, name="delete"),
+    path(base + "notes/<int:annotation_id>/plus-one/", views.plus_one, name="plus_one"),
+    path(base + "notes/<int:annotation_id>/answer/", views.answer, name="answer"),
+    path(base + "notes/<int:annotation_id>/flag/", views.flag, name="flag"),
+    path(base + "notes/<int:annotation_id>/hide/", views.hide, name="hide"),
+]

@@ -1,0 +1,334 @@
+"""Pages and plain forms for threads: everything here works with JavaScript off.
+
+The reading page's script opens the same thread pages in a side panel (`?fragment=1`) and
+posts the same forms with fetch.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from annotations import services
+from annotations.access import annotation_for_author, annotation_for_reader, may_mark_answer
+from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
+from annotations.layer import Filters, is_thread, roots_for, thread_for
+from annotations.models import Annotation
+from groups.access import ensure_writable, group_reading_for_member
+from groups.models import Membership
+from readings.views import reading_layout
+
+
+def _reading_url(group, reading, **params) -> str:
+    url = reverse("groups:reading", args=[group.slug, reading.slug])
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
+    return f"{url}?{query}" if query else url
+
+
+def _thread_url(annotation: Annotation) -> str:
+    return annotation.get_absolute_url()
+
+
+def facilitator_ids(group) -> set[int]:
+    return set(
+        Membership.objects.filter(group=group, role=Membership.Role.FACILITATOR).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _is_fetch(request) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+@login_required
+@require_safe
+def thread(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    root = annotation if annotation.root_id is None else annotation.root
+    if root.pk != annotation.pk:
+        return redirect(_thread_url(annotation))
+    items = thread_for(request.user, group, membership, root)
+    if not items:
+        raise Http404
+    reply_to = next((i for i in items if str(i.pk) == request.GET.get("reply_to")), None)
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": group_reading.reading,
+        "root": items[0],
+        "items": items,
+        "reply_to": reply_to,
+        "facilitator_ids": facilitator_ids(group),
+        "reply_form": ReplyForm(),
+        "can_answer": root.is_question
+        and (membership.is_facilitator or root.author_id == request.user.pk),
+    }
+    template = (
+        "annotations/_thread.html" if request.GET.get("fragment") else "annotations/thread.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_safe
+def thread_list(request, group_slug, reading_slug):
+    """Threads on one paragraph (?block=anchor), or the orphans (?orphans=1): the no-JS path."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    reading = group_reading.reading
+    filters = Filters.from_request(request)
+    roots = list(roots_for(request.user, group, reading, membership, filters))
+    block = None
+    if request.GET.get("orphans"):
+        roots = [r for r in roots if r.anchoring == Annotation.Anchoring.ORPHAN]
+        title = "Orphaned annotations"
+    else:
+        layout = reading_layout(reading)
+        blocks = [b for s in layout["sections"] for b in s.block_list]
+        block = next((b for b in blocks if b.anchor == request.GET.get("block")), None)
+        roots = [r for r in roots if r.anchoring != Annotation.Anchoring.ORPHAN and is_thread(r)]
+        if block is not None:
+            end = block.start + len(block.text)
+            roots = [r for r in roots if r.start < end and r.end > block.start]
+            title = f"Threads on paragraph {block.number or ''}".strip()
+        else:
+            title = "All threads"
+    for root in roots:
+        root.tag_names = [t.name for t in root.tags.all()]
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": reading,
+        "roots": roots,
+        "block": block,
+        "title": title,
+        "filters": filters,
+    }
+    return render(request, "annotations/thread_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotate(request, group_slug, reading_slug, block_anchor):
+    """Annotate one paragraph by keyboard or without JavaScript."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    reading = group_reading.reading
+    layout = reading_layout(reading)
+    blocks = [b for s in layout["sections"] for b in s.block_list]
+    block = next((b for b in blocks if b.anchor == block_anchor), None)
+    if block is None:
+        raise Http404
+    form = AnnotateForm(request.POST or None, initial={"quote": block.text})
+    if request.method == "POST":
+        ensure_writable(group)
+        if form.is_valid():
+            quote = form.cleaned_data["quote"].strip()
+            index = block.text.find(quote)
+            if not quote or index < 0:
+                form.add_error("quote", "Those words are not in this paragraph: copy them exactly.")
+            else:
+                try:
+                    annotation = services.annotation_create(
+                        group=group,
+                        reading=reading,
+                        author=request.user,
+                        motivation=form.cleaned_data["kind"],
+                        body=form.cleaned_data["body"],
+                        tags=form.cleaned_data["tags"],
+                        visibility=form.cleaned_data["visibility"],
+                        start=block.start + index,
+                        end=block.start + index + len(quote),
+                        exact=quote,
+                    )
+                except services.AnnotationError as error:
+                    form.add_error(error.field if error.field in form.fields else None, str(error))
+                else:
+                    messages.success(request, "Saved.")
+                    if annotation.motivation == Annotation.Motivation.HIGHLIGHTING:
+                        return redirect(_reading_url(group, reading) + f"#{block.anchor}")
+                    return redirect(_thread_url(annotation))
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": reading,
+        "block": block,
+        "form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "annotations/annotate.html", context, status=status)
+
+
+@login_required
+@require_POST
+def reply(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, root = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    form = ReplyForm(request.POST)
+    parent = root
+    if form.is_valid() and form.cleaned_data.get("parent"):
+        _, _, _, parent = annotation_for_reader(
+            request, group_slug, reading_slug, form.cleaned_data["parent"]
+        )
+    if form.is_valid():
+        try:
+            annotation = services.annotation_create(
+                group=group,
+                reading=group_reading.reading,
+                author=request.user,
+                motivation="replying",
+                body=form.cleaned_data["body"],
+                parent=parent,
+            )
+        except services.AnnotationError as error:
+            form.add_error("body", str(error))
+        else:
+            return redirect(_thread_url(annotation))
+    ensure_writable(group)
+    items = thread_for(request.user, group, membership, root.root or root)
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": group_reading.reading,
+        "root": items[0],
+        "items": items,
+        "reply_form": form,
+        "facilitator_ids": facilitator_ids(group),
+    }
+    return render(request, "annotations/thread.html", context, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_author(
+        request, group_slug, reading_slug, annotation_id
+    )
+    if annotation.is_deleted:
+        raise Http404
+    initial = {
+        "body": annotation.body,
+        "tags": ", ".join(annotation.tags.values_list("name", flat=True)),
+        "kind": annotation.motivation if not annotation.is_reply else "",
+        "visibility": annotation.visibility,
+    }
+    form = EditForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        ensure_writable(group)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.annotation_update(
+                    annotation=annotation,
+                    body=data["body"],
+                    tags=data["tags"],
+                    visibility=None if annotation.is_reply else (data["visibility"] or None),
+                    motivation=None if annotation.is_reply else (data["kind"] or None),
+                )
+            except services.AnnotationError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+            else:
+                if _is_fetch(request):
+                    return redirect(_thread_url(annotation))
+                messages.success(request, "Saved.")
+                return redirect(_thread_url(annotation))
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": group_reading.reading,
+        "annotation": annotation,
+        "form": form,
+    }
+    template = "annotations/_edit.html" if request.GET.get("fragment") else "annotations/edit.html"
+    return render(request, template, context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def delete(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_author(
+        request, group_slug, reading_slug, annotation_id
+    )
+    root_id = annotation.root_id
+    services.annotation_delete(annotation=annotation)
+    messages.success(request, "Deleted.")
+    if root_id and Annotation.objects.filter(pk=root_id).exists():
+        return redirect(
+            reverse("annotations:thread", args=[group.slug, group_reading.reading.slug, root_id])
+        )
+    if annotation.pk and Annotation.objects.filter(pk=annotation.pk).exists():
+        return redirect(_thread_url(annotation))
+    return redirect(_reading_url(group, group_reading.reading))
+
+
+@login_required
+@require_POST
+def plus_one(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    if annotation.is_deleted:
+        raise Http404
+    services.annotation_plus_one(annotation=annotation, user=request.user)
+    return redirect(_thread_url(annotation))
+
+
+@login_required
+@require_POST
+def answer(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    if not may_mark_answer(annotation, membership):
+        raise PermissionDenied(
+            "Only the person who asked, or a facilitator, can choose the answer."
+        )
+    services.annotation_mark_answer(reply=annotation, is_answer=request.POST.get("value") != "0")
+    return redirect(_thread_url(annotation))
+
+
+@login_required
+@require_POST
+def flag(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        services.annotation_flag(
+            annotation=annotation, user=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, "Thank you: the facilitators will take a look.")
+    else:
+        messages.error(request, "Say why you are flagging it.")
+    return redirect(_thread_url(annotation))
+
+
+@login_required
+@require_POST
+def hide(request, group_slug, reading_slug, annotation_id):
+    group, membership, group_reading, annotation = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
+    )
+    if not membership.is_facilitator:
+        raise PermissionDenied("Only facilitators can hide or show annotations.")
+    if request.POST.get("action") == "unhide":
+        services.annotation_unhide(annotation=annotation)
+        messages.success(request, "It is visible to the group again.")
+    else:
+        form = HideForm(request.POST)
+        if form.is_valid():
+            services.annotation_hide(
+                annotation=annotation, by=request.user, note=form.cleaned_data["note"]
+            )
+            messages.success(
+                request, "Hidden from the group. Its author can still see it and your note."
+            )
+        else:
+            messages.error(request, "Leave a note saying why it is hidden.")
+    return redirect(_thread_url(annotation))
