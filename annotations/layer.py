@@ -1,6 +1,5 @@
 """Reads of a group's annotation layer, each a fixed number of queries however much is written."""
 
-import json
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -146,11 +145,8 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
         "orphans": orphans,
         "tags": sorted(tags),
         "thread_total": sum(1 for a in anchored if is_thread(a)),
-        "layer_json": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        "members_json": json.dumps(
-            [{"u": m.user.username, "n": m.user.public_name} for m in members],
-            ensure_ascii=False,
-        ),
+        "layer_data": data,
+        "members_data": [{"u": m.user.username, "n": m.user.public_name} for m in members],
         "filters": filters,
     }
 

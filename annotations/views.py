@@ -51,7 +51,7 @@ def thread(request, group_slug, reading_slug, annotation_id):
         request, group_slug, reading_slug, annotation_id
     )
     root = annotation if annotation.root_id is None else annotation.root
-    if root.pk != annotation.pk:
+    if root.pk != annotation.pk and not request.GET.get("fragment"):
         return redirect(_thread_url(annotation))
     items = thread_for(request.user, group, membership, root)
     if not items:

@@ -1,0 +1,481 @@
+"""Re-anchoring annotations when a reading's canonical text is revised.
+
+An annotation targets a reading's canonical text with two W3C selectors: a
+TextPositionSelector (`start`, `end`) and a TextQuoteSelector (`exact`, with up to
+`CONTEXT` characters of `prefix` and `suffix`). Everything here counts Unicode code
+points, i.e. plain Python ``str`` indices: an emoji such as "👩🏽‍🔬" is four code points,
+"e\\u0301" is two, and right-to-left scripts need nothing special. Texts are never
+converted to bytes or UTF-16.
+
+When the text changes, `reanchor` tries, in order:
+
+1. **The old position** -- ``new_text[start:end] == exact``: status ``"exact"``.
+2. **The exact quote** -- every occurrence of `exact` in the new text is ranked by how well
+   the text around it matches the stored prefix and suffix, then by its distance from the
+   old position: status ``"moved"``. The winner must be *corroborated* (the prefix or the
+   suffix still agrees, see `CONTEXT_AGREEMENT`). An uncorroborated occurrence is only a
+   fallback, and only when it is the single occurrence of a quote of at least
+   `MIN_FUZZY_LENGTH` characters; several uncorroborated occurrences are ambiguous and are
+   not guessed between.
+3. **A fuzzy match** (quotes of at least `MIN_FUZZY_LENGTH` characters) tolerating small
+   edits inside the quote: rapidfuzz locates the best region near the old position
+   (`LOCAL_RADIUS`), then in the whole text; its boundaries are refined (and snapped to word
+   boundaries where the original quote began or ended on one). It is accepted when
+   ``fuzz.ratio >= FUZZY_THRESHOLD``, its length is within `MAX_LENGTH_CHANGE` of the
+   original, and it is corroborated by its context -- or, failing that, the quote is long
+   enough to be evidence on its own (`DISTINCTIVE_LENGTH`) and no unique exact occurrence
+   exists: status ``"fuzzy"``.
+4. Otherwise the annotation is an **orphan**: it is never silently moved to the wrong words.
+
+`reanchor_many` gives the same answers for a whole list, sharing the work: the occurrences
+of each distinct quote are found once, through an index of the new text's `GRAM`-grams.
+"""
+
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+
+__all__ = [
+    "CONTEXT",
+    "Anchor",
+    "Placement",
+    "Status",
+    "anchor_at",
+    "reanchor",
+    "reanchor_many",
+]
+
+#: Code points of prefix and suffix stored on each side of a quote.
+CONTEXT = 32
+
+#: Quotes shorter than this are re-anchored only by exact matches whose context agrees.
+MIN_FUZZY_LENGTH = 4
+#: Minimum `rapidfuzz.fuzz.ratio` (0-100) between the old quote and a fuzzy match.
+FUZZY_THRESHOLD = 85.0
+#: A fuzzy match may be at most this fraction longer or shorter than the old quote.
+MAX_LENGTH_CHANGE = 0.25
+#: Minimum `partial_ratio` for a region to be worth refining (refinement can only improve it).
+LOCATE_CUTOFF = 70.0
+#: Fuzzy search looks this many code points (or 4x the quote's length) around the old
+#: position before searching the whole text.
+LOCAL_RADIUS = 1024
+
+#: A side of the context (prefix or suffix) agrees when its Indel similarity (0-1) with the
+#: text now beside the candidate reaches this. Unrelated 32-character windows of English
+#: prose score 0.38 (median) to 0.59 (99.9th percentile); 0.65 tolerates about eleven
+#: characters inserted or deleted right next to the quote.
+CONTEXT_AGREEMENT = 0.65
+#: Stored context sides shorter than this (at the very start or end of the text) are too
+#: short for similarity to mean anything: they must match exactly to agree.
+MIN_CONTEXT_EVIDENCE = 8
+#: A fuzzy match whose context no longer agrees is still accepted for quotes this long.
+DISTINCTIVE_LENGTH = 32
+
+#: Weight of nearness to the old position when ranking occurrences of a quote; context
+#: similarity (0-2) dominates, nearness decides between occurrences with equal context.
+NEARNESS_WEIGHT = 0.1
+#: A quote with more occurrences than this has only its full-context occurrences and the
+#: nearest ones to the old position ranked (keeps very common short quotes linear).
+MAX_RANKED_OCCURRENCES = 64
+
+#: Quotes longer than this are located by probes and refined at their two ends.
+LONG_QUOTE = 256
+#: Length of the probes (head, middle, tail) used to locate long quotes.
+PROBE_LENGTH = 64
+#: Length of the head and tail pieces whose boundaries are refined for long quotes.
+EDGE_LENGTH = 128
+#: Most candidate positions tried for each boundary of a fuzzy match.
+MAX_BOUNDARY_CANDIDATES = 200
+
+#: Length of the n-grams indexed by `reanchor_many` to find occurrences of quotes.
+GRAM = 8
+#: `reanchor_many` builds the n-gram index only for at least this many anchors.
+INDEX_MIN_ANCHORS = 32
+
+Status = Literal["exact", "moved", "fuzzy", "orphan"]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where an annotation sits: `text[start:end] == exact`, with its surrounding context.
+
+    Offsets are code points (Python ``str`` indices). `prefix` is the text just before
+    `start` and `suffix` the text just after `end`, each up to `CONTEXT` code points.
+    """
+
+    start: int
+    end: int
+    exact: str
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The outcome of re-anchoring one `Anchor` against a revised text.
+
+    `status` is ``"exact"`` (same position), ``"moved"`` (same words, elsewhere),
+    ``"fuzzy"`` (slightly different words) or ``"orphan"`` (not found); `anchor` is the
+    anchor in the new text, with fresh context, and is None exactly for orphans.
+    """
+
+    status: Status
+    anchor: Anchor | None
+
+    def __post_init__(self) -> None:
+        if (self.status == "orphan") != (self.anchor is None):
+            raise ValueError("a Placement has no anchor exactly when it is an orphan")
+
+
+ORPHAN = Placement("orphan", None)
+
+
+def anchor_at(text: str, start: int, end: int, context: int = CONTEXT) -> Anchor:
+    """The Anchor for text[start:end] with up to `context` code points of prefix/suffix.
+
+    The prefix and suffix are shorter near the start and end of the text. Raises
+    ValueError unless ``0 <= start <= end <= len(text)`` and ``context >= 0``.
+    """
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"span {start}:{end} is outside a text of length {len(text)}")
+    if context < 0:
+        raise ValueError("context must not be negative")
+    return Anchor(
+        start=start,
+        end=end,
+        exact=text[start:end],
+        prefix=text[max(0, start - context) : start],
+        suffix=text[end : end + context],
+    )
+
+
+def reanchor(anchor: Anchor, new_text: str) -> Placement:
+    """Find `anchor` in `new_text`: exact position, then exact quote, then fuzzy, else orphan.
+
+    A placed anchor always has ``exact == new_text[start:end]`` and its prefix and suffix
+    recomputed from `new_text` (`CONTEXT` code points each side); for an unchanged text it
+    equals an anchor made by `anchor_at`. See the module docstring for the rules.
+    """
+    return _Reanchorer(new_text, index=False).place(anchor)
+
+
+def reanchor_many(anchors: list[Anchor], new_text: str) -> list[Placement]:
+    """Same as [reanchor(a, new_text) for a in anchors], but fast for thousands of anchors
+    over a 100k-character text (precompute what can be shared; the exact-position and
+    exact-quote paths must not be quadratic).
+
+    Shared work: the occurrences of each distinct quote are looked up once, through an
+    index of the new text's `GRAM`-grams (built once, in linear time), and identical
+    anchors are placed once.
+    """
+    reanchorer = _Reanchorer(new_text, index=len(anchors) >= INDEX_MIN_ANCHORS)
+    placed: dict[Anchor, Placement] = {}
+    results = []
+    for anchor in anchors:
+        placement = placed.get(anchor)
+        if placement is None:
+            placement = placed[anchor] = reanchorer.place(anchor)
+        results.append(placement)
+    return results
+
+
+# --- words --------------------------------------------------------------------------------
+
+# Inside a word (between two word characters) these belong to it: "don't", "workers’",
+# and the zero-width (non-)joiners of Persian and Arabic script.
+_JOINERS = frozenset("'\u2019\u200c\u200d")
+
+
+def _is_word_char(ch: str) -> bool:
+    """Letters and digits of any script, underscores and combining marks."""
+    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
+
+
+def _in_word(text: str, i: int) -> bool:
+    ch = text[i]
+    if _is_word_char(ch):
+        return True
+    return (
+        ch in _JOINERS
+        and 0 < i < len(text) - 1
+        and _is_word_char(text[i - 1])
+        and _is_word_char(text[i + 1])
+    )
+
+
+def _word_start(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and _in_word(text, i) and (i == 0 or not _in_word(text, i - 1))
+
+
+def _word_end(text: str, j: int) -> bool:
+    return 0 < j <= len(text) and _in_word(text, j - 1) and (j == len(text) or not _in_word(text, j))
+
+
+def _starts_on_word(anchor: Anchor) -> bool:
+    """Whether the old quote began exactly at the start of a word."""
+    around = anchor.prefix[-1:] + anchor.exact[:2]
+    return _word_start(around, len(anchor.prefix[-1:]))
+
+
+def _ends_on_word(anchor: Anchor) -> bool:
+    """Whether the old quote ended exactly at the end of a word."""
+    around = anchor.exact[-2:] + anchor.suffix[:1]
+    return _word_end(around, len(anchor.exact[-2:]))
+
+
+# --- the work ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    ratio: float
+    corroborated: bool
+
+
+class _Reanchorer:
+    """Places anchors in one new text, caching what anchors can share."""
+
+    def __init__(self, text: str, *, index: bool) -> None:
+        self.text = text
+        self._use_index = index
+        self._grams: dict[str, list[int]] | None = None
+        self._occurrences: dict[str, list[int]] = {}
+
+    # -- the steps
+
+    def place(self, anchor: Anchor) -> Placement:
+        text, exact = self.text, anchor.exact
+        if 0 <= anchor.start <= anchor.end <= len(text) and text[anchor.start : anchor.end] == exact:
+            return Placement("exact", anchor_at(text, anchor.start, anchor.end))
+        if not exact:
+            return ORPHAN
+
+        fallback: int | None = None
+        occurrences = self.occurrences(exact)
+        if occurrences:
+            start, corroborated = self._best_occurrence(anchor, occurrences)
+            if corroborated:
+                return Placement("moved", anchor_at(text, start, start + len(exact)))
+            if len(occurrences) == 1 and len(exact) >= MIN_FUZZY_LENGTH:
+                fallback = start
+
+        if len(exact) >= MIN_FUZZY_LENGTH:
+            match = self._fuzzy(anchor, trust_long_quote=fallback is None)
+            if match is not None:
+                return Placement("fuzzy", anchor_at(text, match.start, match.end))
+        if fallback is not None:
+            return Placement("moved", anchor_at(text, fallback, fallback + len(exact)))
+        return ORPHAN
+
+    # -- exact quotes
+
+    def occurrences(self, quote: str) -> list[int]:
+        """Every start of `quote` in the text (overlapping ones too), ascending."""
+        found = self._occurrences.get(quote)
+        if found is None:
+            if self._use_index and len(quote) >= GRAM:
+                found = self._indexed_occurrences(quote)
+            else:
+                found = _find_all(self.text, quote)
+            self._occurrences[quote] = found
+        return found
+
+    def _indexed_occurrences(self, quote: str) -> list[int]:
+        if self._grams is None:
+            grams: dict[str, list[int]] = {}
+            text = self.text
+            for i in range(len(text) - GRAM + 1):
+                gram = text[i : i + GRAM]
+                positions = grams.get(gram)
+                if positions is None:
+                    grams[gram] = [i]
+                else:
+                    positions.append(i)
+            self._grams = grams
+        text = self.text
+        return [i for i in self._grams.get(quote[:GRAM], ()) if text.startswith(quote, i)]
+
+    def _best_occurrence(self, anchor: Anchor, occurrences: list[int]) -> tuple[int, bool]:
+        """The best-ranked occurrence of the quote, and whether its context agrees."""
+        text, length = self.text, len(anchor.exact)
+        candidates: list[int] | set[int] = occurrences
+        if len(occurrences) > MAX_RANKED_OCCURRENCES:
+            here = bisect_left(occurrences, anchor.start)
+            half = MAX_RANKED_OCCURRENCES // 2
+            candidates = set(occurrences[max(0, here - half) : here + half])
+            whole = anchor.prefix + anchor.exact + anchor.suffix
+            candidates.update(i + len(anchor.prefix) for i in _find_all(text, whole))
+
+        span = max(1, len(text))
+        best_key: tuple[float, int] | None = None
+        best = (0, False)
+        for start in candidates:
+            before, after = self._context_similarity(anchor, start, start + length)
+            distance = abs(start - anchor.start)
+            key = (before + after + NEARNESS_WEIGHT * (1 - distance / span), -start)
+            if best_key is None or key > best_key:
+                best_key = key
+                best = (start, _agrees(anchor.prefix, before) or _agrees(anchor.suffix, after))
+        return best
+
+    def _context_similarity(self, anchor: Anchor, start: int, end: int) -> tuple[float, float]:
+        """How similar (0-1) the stored prefix and suffix are to the text now around a span."""
+        text = self.text
+        if anchor.prefix:
+            before = text[max(0, start - len(anchor.prefix)) : start]
+            prefix = Indel.normalized_similarity(anchor.prefix, before)
+        else:
+            prefix = 1.0 if start == 0 else 0.0
+        if anchor.suffix:
+            suffix = Indel.normalized_similarity(anchor.suffix, text[end : end + len(anchor.suffix)])
+        else:
+            suffix = 1.0 if end == len(text) else 0.0
+        return prefix, suffix
+
+    # -- fuzzy matches
+
+    def _fuzzy(self, anchor: Anchor, *, trust_long_quote: bool) -> _Candidate | None:
+        """The best acceptable fuzzy match, near the old position first, then anywhere."""
+        text, exact = self.text, anchor.exact
+        radius = max(LOCAL_RADIUS, 4 * len(exact))
+        near = min(max(anchor.start, 0), len(text))
+        low = max(0, near - radius)
+        high = min(len(text), near + (anchor.end - anchor.start) + radius)
+        searches = [(low, high)] if (low, high) == (0, len(text)) else [(low, high), (0, len(text))]
+        for low, high in searches:
+            accepted = []
+            for region in self._locate(exact, low, high):
+                candidate = self._refine(anchor, region)
+                if candidate is not None and self._acceptable(anchor, candidate, trust_long_quote):
+                    accepted.append(candidate)
+            if accepted:
+                return max(accepted, key=lambda c: (c.ratio, -abs(c.start - anchor.start)))
+        return None
+
+    def _acceptable(self, anchor: Anchor, candidate: _Candidate, trust_long_quote: bool) -> bool:
+        exact = anchor.exact
+        if self.text[candidate.start : candidate.end] == exact:
+            return False  # an exact occurrence: already judged, and not good enough
+        if candidate.ratio < FUZZY_THRESHOLD:
+            return False
+        if not _length_ok(candidate.end - candidate.start, len(exact)):
+            return False
+        return candidate.corroborated or (trust_long_quote and len(exact) >= DISTINCTIVE_LENGTH)
+
+    def _locate(self, exact: str, low: int, high: int) -> list[tuple[int, int]]:
+        """Rough regions of text[low:high] resembling `exact`, as (start, end) in the text."""
+        haystack = self.text[low:high]
+        if len(haystack) <= len(exact):
+            return [(low, high)] if haystack else []
+        if len(exact) <= LONG_QUOTE:
+            found = fuzz.partial_ratio_alignment(exact, haystack, score_cutoff=LOCATE_CUTOFF)
+            return [] if found is None else [(low + found.dest_start, low + found.dest_end)]
+        # Long quotes: locate a head, a middle and a tail probe, each implying a region.
+        regions: list[tuple[int, int]] = []
+        for offset in (0, (len(exact) - PROBE_LENGTH) // 2, len(exact) - PROBE_LENGTH):
+            probe = exact[offset : offset + PROBE_LENGTH]
+            found = fuzz.partial_ratio_alignment(probe, haystack, score_cutoff=LOCATE_CUTOFF)
+            if found is None:
+                continue
+            start = low + found.dest_start - offset
+            if all(abs(start - other) > PROBE_LENGTH // 8 for other, _ in regions):
+                regions.append((start, start + len(exact)))
+        return regions
+
+    def _refine(self, anchor: Anchor, region: tuple[int, int]) -> _Candidate | None:
+        """Adjust a rough region's boundaries to the best-matching span, and judge it."""
+        exact, text = anchor.exact, self.text
+        pad = len(exact) // 4 + 8
+        snap_start, snap_end = _starts_on_word(anchor), _ends_on_word(anchor)
+        if len(exact) <= LONG_QUOTE:
+            start, end = self._refine_span(exact, region, pad, snap_start, snap_end)
+        else:
+            head, tail = exact[:EDGE_LENGTH], exact[-EDGE_LENGTH:]
+            rough_start, rough_end = region
+            head_region = (rough_start, rough_start + EDGE_LENGTH)
+            tail_region = (rough_end - EDGE_LENGTH, rough_end)
+            start, _ = self._refine_span(head, head_region, pad, snap_start, False)
+            _, end = self._refine_span(tail, tail_region, pad, False, snap_end)
+        if not 0 <= start < end <= len(text):
+            return None
+        before, after = self._context_similarity(anchor, start, end)
+        return _Candidate(
+            start=start,
+            end=end,
+            ratio=fuzz.ratio(exact, text[start:end]),
+            corroborated=_agrees(anchor.prefix, before) or _agrees(anchor.suffix, after),
+        )
+
+    def _refine_span(
+        self, quote: str, region: tuple[int, int], pad: int, snap_start: bool, snap_end: bool
+    ) -> tuple[int, int]:
+        """The span near `region` that best matches `quote` (coordinate ascent on fuzz.ratio).
+
+        Each boundary moves at most `pad` from the region's; a boundary that began or ended
+        on a word in the old text only stops at word boundaries in the new one.
+        """
+        text, length = self.text, len(quote)
+        rough_start, rough_end = region
+        starts = _boundary_candidates(text, rough_start, pad, _word_start if snap_start else None)
+        ends = _boundary_candidates(text, rough_end, pad, _word_end if snap_end else None)
+        if not starts or not ends:
+            return rough_start, rough_end
+
+        def key(start: int, end: int) -> tuple[bool, float, int, int]:
+            if end <= start:
+                return (False, -1.0, 0, 0)
+            size = end - start
+            score = fuzz.ratio(quote, text[start:end])
+            return (_length_ok(size, length), score, -abs(size - length), -abs(start - rough_start))
+
+        start = min(starts, key=lambda s: abs(s - rough_start))
+        end = min(ends, key=lambda e: abs(e - rough_end))
+        for _ in range(2):
+            start = max(starts, key=lambda s: key(s, end))
+            end = max(ends, key=lambda e: key(start, e))
+        return start, end
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _find_all(text: str, quote: str) -> list[int]:
+    found = []
+    i = text.find(quote)
+    while i != -1:
+        found.append(i)
+        i = text.find(quote, i + 1)
+    return found
+
+
+def _agrees(stored: str, similarity: float) -> bool:
+    """Whether one side of the stored context agrees with the text beside a candidate."""
+    if len(stored) < MIN_CONTEXT_EVIDENCE:
+        return similarity == 1.0
+    return similarity >= CONTEXT_AGREEMENT
+
+
+def _length_ok(size: int, original: int) -> bool:
+    return abs(size - original) <= MAX_LENGTH_CHANGE * original
+
+
+def _boundary_candidates(
+    text: str, around: int, pad: int, is_boundary: Callable[[str, int], bool] | None
+) -> list[int]:
+    """Positions within `pad` of `around` (clamped to the text), nearest first, at most
+    `MAX_BOUNDARY_CANDIDATES`: only those where `is_boundary(text, i)` holds, if given and
+    if there are any (a word longer than the pad cannot be snapped to)."""
+    low, high = max(0, around - pad), min(len(text), around + pad)
+    if low > high:
+        return []
+    positions = sorted(range(low, high + 1), key=lambda i: (abs(i - around), i))
+    if is_boundary is not None:
+        positions = [i for i in positions if is_boundary(text, i)] or positions
+    return positions[:MAX_BOUNDARY_CANDIDATES]
