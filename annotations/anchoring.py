@@ -213,7 +213,9 @@ def _word_start(text: str, i: int) -> bool:
 
 
 def _word_end(text: str, j: int) -> bool:
-    return 0 < j <= len(text) and _in_word(text, j - 1) and (j == len(text) or not _in_word(text, j))
+    return (
+        0 < j <= len(text) and _in_word(text, j - 1) and (j == len(text) or not _in_word(text, j))
+    )
 
 
 def _starts_on_word(anchor: Anchor) -> bool:
@@ -252,7 +254,10 @@ class _Reanchorer:
 
     def place(self, anchor: Anchor) -> Placement:
         text, exact = self.text, anchor.exact
-        if 0 <= anchor.start <= anchor.end <= len(text) and text[anchor.start : anchor.end] == exact:
+        if (
+            0 <= anchor.start <= anchor.end <= len(text)
+            and text[anchor.start : anchor.end] == exact
+        ):
             return Placement("exact", anchor_at(text, anchor.start, anchor.end))
         if not exact:
             return ORPHAN
@@ -334,7 +339,9 @@ class _Reanchorer:
         else:
             prefix = 1.0 if start == 0 else 0.0
         if anchor.suffix:
-            suffix = Indel.normalized_similarity(anchor.suffix, text[end : end + len(anchor.suffix)])
+            suffix = Indel.normalized_similarity(
+                anchor.suffix, text[end : end + len(anchor.suffix)]
+            )
         else:
             suffix = 1.0 if end == len(text) else 0.0
         return prefix, suffix

@@ -41,7 +41,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             essay = seed_essay()
             people = seed_people()
-            seed_groups(people, essay)
+            groups = seed_groups(people, essay)
+            seed_annotations(people, groups, essay)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: “{essay.title}” is in the library."))
         self.stdout.write("")
         self.stdout.write(
@@ -141,3 +142,188 @@ def _demo_user(username: str, **fields) -> User:
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
     return user
+
+
+# (group slug, key, author, motivation, quote, body, tags, visibility, reply-to key)
+DEMO_ANNOTATIONS = [
+    (
+        "tuesday-reading-circle",
+        "q1",
+        "fran",
+        "questioning",
+        "Both of these can be characterized as socialism from above",
+        "What do Stalinism and social democracy have in common, in the author's view? "
+        "Bring one example to Tuesday.",
+        ["discussion"],
+        "group",
+        None,
+    ),
+    (
+        "tuesday-reading-circle",
+        "q1a",
+        "maria",
+        "replying",
+        None,
+        "Both treat socialism as something **handed down** to workers by a party or the state, "
+        "instead of something workers do themselves. See the section *Substitution or "
+        "self-activity?*",
+        [],
+        "group",
+        "q1",
+    ),
+    (
+        "tuesday-reading-circle",
+        "q1b",
+        "sam",
+        "replying",
+        None,
+        "And both end up managing capitalism rather than replacing it, @maria.",
+        [],
+        "group",
+        "q1",
+    ),
+    (
+        "tuesday-reading-circle",
+        "c1",
+        "sam",
+        "commenting",
+        "That is why strikes are so categorically powerful",
+        "This matches what we saw in the 2018 teachers' strikes: the schools simply could not run.",
+        ["strikes"],
+        "group",
+        None,
+    ),
+    (
+        "tuesday-reading-circle",
+        "c1a",
+        "lee",
+        "replying",
+        None,
+        "Agreed, though the strike wave also needed a lot of organising *before* the walkout.",
+        [],
+        "group",
+        "c1",
+    ),
+    (
+        "tuesday-reading-circle",
+        "h1",
+        "maria",
+        "highlighting",
+        "socialism from below, a world based on workers’ control and complete democracy",
+        "",
+        [],
+        "group",
+        None,
+    ),
+    (
+        "tuesday-reading-circle",
+        "p1",
+        "lee",
+        "commenting",
+        "Every strike is a laboratory of changing consciousness.",
+        "Private note: look up the Rosa Luxemburg pamphlet on the mass strike before the meeting.",
+        ["to-read"],
+        "private",
+        None,
+    ),
+    (
+        "night-shift-readers",
+        "n1",
+        "noor",
+        "commenting",
+        "Schools and hospitals and coffee shops cannot run without the collective mass of workers.",
+        "For those of us on the wards this is literal. Which of us could the hospital run without?",
+        ["work"],
+        "group",
+        None,
+    ),
+    (
+        "night-shift-readers",
+        "n1a",
+        "ade",
+        "replying",
+        None,
+        "Nobody, but management acts as if the opposite were true.",
+        [],
+        "group",
+        "n1",
+    ),
+    (
+        "night-shift-readers",
+        "n2",
+        "ade",
+        "questioning",
+        "Capitalist states depend for revenue on a growing and healthy national economy.",
+        "Is this why reforms get rolled back whenever there is a recession?",
+        ["economy"],
+        "group",
+        None,
+    ),
+    (
+        "night-shift-readers",
+        "n2a",
+        "noor",
+        "replying",
+        None,
+        "Yes: the next paragraph answers it. Governments that depend on profits have to restore "
+        "them first.",
+        [],
+        "group",
+        "n2",
+    ),
+    (
+        "night-shift-readers",
+        "n3",
+        "lee",
+        "highlighting",
+        "The collective power of workers is the concrete reality",
+        "",
+        [],
+        "group",
+        None,
+    ),
+]
+
+
+def seed_annotations(people, groups, essay) -> None:
+    from annotations.models import Annotation
+    from annotations.services import annotation_create, annotation_mark_answer
+
+    text = essay.canonical_text()
+    by_slug = {group.slug: group for group in groups}
+    for slug in {row[0] for row in DEMO_ANNOTATIONS}:
+        if Annotation.objects.filter(group=by_slug[slug], reading=essay).exists():
+            continue  # already seeded (or in use): leave it alone
+        made = {}
+        for group_slug, key, author, motivation, quote, body, tags, visibility, parent in (
+            row for row in DEMO_ANNOTATIONS if row[0] == slug
+        ):
+            group = by_slug[group_slug]
+            if parent:
+                made[key] = annotation_create(
+                    group=group,
+                    reading=essay,
+                    author=people[author],
+                    motivation="replying",
+                    body=body,
+                    parent=made[parent],
+                )
+                continue
+            start = text.index(quote)
+            made[key] = annotation_create(
+                group=group,
+                reading=essay,
+                author=people[author],
+                motivation=motivation,
+                body=body,
+                tags=tags,
+                visibility=visibility,
+                start=start,
+                end=start + len(quote),
+                exact=quote,
+                text=text,
+            )
+        if "q1a" in made:
+            annotation_mark_answer(reply=made["q1a"], is_answer=True)
+        if "n2a" in made:
+            annotation_mark_answer(reply=made["n2a"], is_answer=True)
