@@ -123,6 +123,19 @@ def group_reading_import(
     return GroupReading.objects.create(group=group, reading=reading, added_by=added_by)
 
 
+def group_reading_revise(
+    *, group: ReadingGroup, reading: Reading, data: bytes, filename: str, overrides: dict
+) -> Reading:
+    """New text for a reading the group imported; reading_import re-anchors annotations."""
+    ensure_writable(group)
+    if reading.owner_group_id != group.pk:
+        raise GroupError("Only readings imported by this group can be revised by it.")
+    revised = reading_import(
+        data=data, filename=filename, slug=reading.slug, overrides=overrides, replace=True
+    )
+    return revised
+
+
 def group_reading_remove(*, group: ReadingGroup, reading: Reading) -> None:
     ensure_writable(group)
     GroupReading.objects.filter(group=group, reading=reading).delete()

@@ -213,6 +213,43 @@ def reading_remove(request, group_slug, reading_slug):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def reading_revise(request, group_slug, reading_slug):
+    """Replace the text of a reading this group imported; annotations are re-anchored."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    if not membership.is_facilitator:
+        raise PermissionDenied("Only facilitators can do that.")
+    reading = group_reading.reading
+    if reading.owner_group_id != group.pk:
+        raise PermissionDenied("Only readings imported by this group can be revised here.")
+    form = ReadingImportForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"title": reading.title, "author": reading.author, "text_format": "md"},
+    )
+    if request.method == "POST":
+        ensure_writable(group)
+        if form.is_valid():
+            data, filename = form.source()
+            try:
+                services.group_reading_revise(
+                    group=group,
+                    reading=reading,
+                    data=data,
+                    filename=filename,
+                    overrides=form.overrides(),
+                )
+            except ReadingImportError as error:
+                form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
+            else:
+                messages.success(request, "The text is revised; annotations were moved onto it.")
+                return redirect(group_reading)
+    context = {"group": group, "membership": membership, "reading": reading, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "groups/reading_revise.html", context, status=status)
+
+
+@login_required
 @require_safe
 def reading(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
