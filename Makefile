@@ -37,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	PYTHONPATH=. $(BIN)/python -m tests.bench
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput

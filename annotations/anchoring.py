@@ -9,22 +9,22 @@ converted to bytes or UTF-16.
 
 When the text changes, `reanchor` tries, in order:
 
-1. **The old position** -- ``new_text[start:end] == exact``: status ``"exact"``.
+1. **The old position** -- ``new_text[start:end] == exact``: status ``"exact"``. If neither
+   the prefix nor the suffix agrees there any more (a short word that an insertion happened
+   to line up with), an occurrence elsewhere whose context agrees wins instead.
 2. **The exact quote** -- every occurrence of `exact` in the new text is ranked by how well
    the text around it matches the stored prefix and suffix, then by its distance from the
-   old position: status ``"moved"``. The winner must be *corroborated* (the prefix or the
-   suffix still agrees, see `CONTEXT_AGREEMENT`). An uncorroborated occurrence is only a
-   fallback, and only when it is the single occurrence of a quote of at least
-   `MIN_FUZZY_LENGTH` characters; several uncorroborated occurrences are ambiguous and are
-   not guessed between.
+   old position: status ``"moved"``. The winner must be *corroborated*: its prefix or its
+   suffix still agrees (see `CONTEXT_AGREEMENT`). Without agreeing context, only the single
+   occurrence of a quote at least `DISTINCTIVE_LENGTH` long is trusted, and only if no
+   corroborated fuzzy match exists; a short word found elsewhere is not "the same words".
 3. **A fuzzy match** (quotes of at least `MIN_FUZZY_LENGTH` characters) tolerating small
    edits inside the quote: rapidfuzz locates the best region near the old position
    (`LOCAL_RADIUS`), then in the whole text; its boundaries are refined (and snapped to word
    boundaries where the original quote began or ended on one). It is accepted when
    ``fuzz.ratio >= FUZZY_THRESHOLD``, its length is within `MAX_LENGTH_CHANGE` of the
-   original, and it is corroborated by its context -- or, failing that, the quote is long
-   enough to be evidence on its own (`DISTINCTIVE_LENGTH`) and no unique exact occurrence
-   exists: status ``"fuzzy"``.
+   original, and its context is corroborated -- or, when the quote does not occur exactly
+   at all, the quote is at least `DISTINCTIVE_LENGTH` long: status ``"fuzzy"``.
 4. Otherwise the annotation is an **orphan**: it is never silently moved to the wrong words.
 
 `reanchor_many` gives the same answers for a whole list, sharing the work: the occurrences
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Levenshtein, Opcodes
 
 __all__ = [
     "CONTEXT",
@@ -53,7 +53,7 @@ __all__ = [
 #: Code points of prefix and suffix stored on each side of a quote.
 CONTEXT = 32
 
-#: Quotes shorter than this are re-anchored only by exact matches whose context agrees.
+#: Quotes shorter than this are never matched fuzzily.
 MIN_FUZZY_LENGTH = 4
 #: Minimum `rapidfuzz.fuzz.ratio` (0-100) between the old quote and a fuzzy match.
 FUZZY_THRESHOLD = 85.0
@@ -73,7 +73,8 @@ CONTEXT_AGREEMENT = 0.65
 #: Stored context sides shorter than this (at the very start or end of the text) are too
 #: short for similarity to mean anything: they must match exactly to agree.
 MIN_CONTEXT_EVIDENCE = 8
-#: A fuzzy match whose context no longer agrees is still accepted for quotes this long.
+#: A quote this long is evidence on its own: found with no agreeing context, it is still
+#: placed (the single exact occurrence, or else a fuzzy match if it has no exact one).
 DISTINCTIVE_LENGTH = 32
 
 #: Weight of nearness to the old position when ranking occurrences of a quote; context
@@ -83,14 +84,11 @@ NEARNESS_WEIGHT = 0.1
 #: nearest ones to the old position ranked (keeps very common short quotes linear).
 MAX_RANKED_OCCURRENCES = 64
 
-#: Quotes longer than this are located by probes and refined at their two ends.
+#: Quotes longer than this are located by three probes (head, middle, tail) rather than
+#: whole: `partial_ratio` over a long text gets slow for long needles.
 LONG_QUOTE = 256
-#: Length of the probes (head, middle, tail) used to locate long quotes.
+#: Length of each probe used to locate a long quote.
 PROBE_LENGTH = 64
-#: Length of the head and tail pieces whose boundaries are refined for long quotes.
-EDGE_LENGTH = 128
-#: Most candidate positions tried for each boundary of a fuzzy match.
-MAX_BOUNDARY_CANDIDATES = 200
 
 #: Length of the n-grams indexed by `reanchor_many` to find occurrences of quotes.
 GRAM = 8
@@ -254,10 +252,11 @@ class _Reanchorer:
 
     def place(self, anchor: Anchor) -> Placement:
         text, exact = self.text, anchor.exact
-        if (
+        in_place = (
             0 <= anchor.start <= anchor.end <= len(text)
             and text[anchor.start : anchor.end] == exact
-        ):
+        )
+        if in_place and (not exact or self._corroborated(anchor, anchor.start, anchor.end)):
             return Placement("exact", anchor_at(text, anchor.start, anchor.end))
         if not exact:
             return ORPHAN
@@ -268,11 +267,13 @@ class _Reanchorer:
             start, corroborated = self._best_occurrence(anchor, occurrences)
             if corroborated:
                 return Placement("moved", anchor_at(text, start, start + len(exact)))
-            if len(occurrences) == 1 and len(exact) >= MIN_FUZZY_LENGTH:
+            if in_place:  # the same words at the same offset beat anything uncorroborated
+                return Placement("exact", anchor_at(text, anchor.start, anchor.end))
+            if len(occurrences) == 1 and len(exact) >= DISTINCTIVE_LENGTH:
                 fallback = start
 
         if len(exact) >= MIN_FUZZY_LENGTH:
-            match = self._fuzzy(anchor, trust_long_quote=fallback is None)
+            match = self._fuzzy(anchor, trust_long_quote=not occurrences)
             if match is not None:
                 return Placement("fuzzy", anchor_at(text, match.start, match.end))
         if fallback is not None:
@@ -327,8 +328,12 @@ class _Reanchorer:
             key = (before + after + NEARNESS_WEIGHT * (1 - distance / span), -start)
             if best_key is None or key > best_key:
                 best_key = key
-                best = (start, _agrees(anchor.prefix, before) or _agrees(anchor.suffix, after))
+                best = (start, _agreeing(anchor, before, after))
         return best
+
+    def _corroborated(self, anchor: Anchor, start: int, end: int) -> bool:
+        """Whether the stored prefix or suffix agrees with the text now around a span."""
+        return _agreeing(anchor, *self._context_similarity(anchor, start, end))
 
     def _context_similarity(self, anchor: Anchor, start: int, end: int) -> tuple[float, float]:
         """How similar (0-1) the stored prefix and suffix are to the text now around a span."""
@@ -397,57 +402,41 @@ class _Reanchorer:
         return regions
 
     def _refine(self, anchor: Anchor, region: tuple[int, int]) -> _Candidate | None:
-        """Adjust a rough region's boundaries to the best-matching span, and judge it."""
-        exact, text = anchor.exact, self.text
+        """Turn a rough region into a span, and judge it.
+
+        The old passage (prefix + exact + suffix) is aligned with the new text around the
+        region, and the quote's two boundaries are carried through that alignment, as a diff
+        would: a word replaced at the edge of the quote stays inside it, text inserted
+        between the quote and its context stays outside. A boundary that was at the start
+        or end of a word is then snapped to one in the new text.
+        """
+        text, exact, prefix = self.text, anchor.exact, anchor.prefix
         pad = len(exact) // 4 + 8
-        snap_start, snap_end = _starts_on_word(anchor), _ends_on_word(anchor)
-        if len(exact) <= LONG_QUOTE:
-            start, end = self._refine_span(exact, region, pad, snap_start, snap_end)
-        else:
-            head, tail = exact[:EDGE_LENGTH], exact[-EDGE_LENGTH:]
-            rough_start, rough_end = region
-            head_region = (rough_start, rough_start + EDGE_LENGTH)
-            tail_region = (rough_end - EDGE_LENGTH, rough_end)
-            start, _ = self._refine_span(head, head_region, pad, snap_start, False)
-            _, end = self._refine_span(tail, tail_region, pad, False, snap_end)
-        if not 0 <= start < end <= len(text):
+        low = max(0, region[0] - len(prefix) - pad)
+        high = min(len(text), region[1] + len(anchor.suffix) + pad)
+        if low >= high:
             return None
-        before, after = self._context_similarity(anchor, start, end)
+        opcodes = Levenshtein.opcodes(prefix + exact + anchor.suffix, text[low:high])
+        start = low + _map_start(opcodes, len(prefix))
+        end = low + _map_end(opcodes, len(prefix) + len(exact))
+        starts = _snap(text, start, pad, _word_start) if _starts_on_word(anchor) else [start]
+        ends = _snap(text, end, pad, _word_end) if _ends_on_word(anchor) else [end]
+        spans = [(s, e) for s in starts for e in ends if s < e]
+        if not spans:
+            return None
+
+        def quality(span: tuple[int, int]) -> tuple[bool, float, int]:
+            size = span[1] - span[0]
+            ratio = fuzz.ratio(exact, text[span[0] : span[1]])
+            return _length_ok(size, len(exact)), ratio, -abs(size - len(exact))
+
+        start, end = max(spans, key=quality)
         return _Candidate(
             start=start,
             end=end,
             ratio=fuzz.ratio(exact, text[start:end]),
-            corroborated=_agrees(anchor.prefix, before) or _agrees(anchor.suffix, after),
+            corroborated=self._corroborated(anchor, start, end),
         )
-
-    def _refine_span(
-        self, quote: str, region: tuple[int, int], pad: int, snap_start: bool, snap_end: bool
-    ) -> tuple[int, int]:
-        """The span near `region` that best matches `quote` (coordinate ascent on fuzz.ratio).
-
-        Each boundary moves at most `pad` from the region's; a boundary that began or ended
-        on a word in the old text only stops at word boundaries in the new one.
-        """
-        text, length = self.text, len(quote)
-        rough_start, rough_end = region
-        starts = _boundary_candidates(text, rough_start, pad, _word_start if snap_start else None)
-        ends = _boundary_candidates(text, rough_end, pad, _word_end if snap_end else None)
-        if not starts or not ends:
-            return rough_start, rough_end
-
-        def key(start: int, end: int) -> tuple[bool, float, int, int]:
-            if end <= start:
-                return (False, -1.0, 0, 0)
-            size = end - start
-            score = fuzz.ratio(quote, text[start:end])
-            return (_length_ok(size, length), score, -abs(size - length), -abs(start - rough_start))
-
-        start = min(starts, key=lambda s: abs(s - rough_start))
-        end = min(ends, key=lambda e: abs(e - rough_end))
-        for _ in range(2):
-            start = max(starts, key=lambda s: key(s, end))
-            end = max(ends, key=lambda e: key(start, e))
-        return start, end
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -462,6 +451,11 @@ def _find_all(text: str, quote: str) -> list[int]:
     return found
 
 
+def _agreeing(anchor: Anchor, before: float, after: float) -> bool:
+    """Whether the prefix (similarity `before`) or the suffix (`after`) agrees."""
+    return _agrees(anchor.prefix, before) or _agrees(anchor.suffix, after)
+
+
 def _agrees(stored: str, similarity: float) -> bool:
     """Whether one side of the stored context agrees with the text beside a candidate."""
     if len(stored) < MIN_CONTEXT_EVIDENCE:
@@ -473,16 +467,55 @@ def _length_ok(size: int, original: int) -> bool:
     return abs(size - original) <= MAX_LENGTH_CHANGE * original
 
 
-def _boundary_candidates(
-    text: str, around: int, pad: int, is_boundary: Callable[[str, int], bool] | None
-) -> list[int]:
-    """Positions within `pad` of `around` (clamped to the text), nearest first, at most
-    `MAX_BOUNDARY_CANDIDATES`: only those where `is_boundary(text, i)` holds, if given and
-    if there are any (a word longer than the pad cannot be snapped to)."""
-    low, high = max(0, around - pad), min(len(text), around + pad)
-    if low > high:
-        return []
-    positions = sorted(range(low, high + 1), key=lambda i: (abs(i - around), i))
-    if is_boundary is not None:
-        positions = [i for i in positions if is_boundary(text, i)] or positions
-    return positions[:MAX_BOUNDARY_CANDIDATES]
+def _segments(opcodes: Opcodes) -> list[tuple[bool, int, int, int, int]]:
+    """The alignment as (equal, src_start, src_end, dest_start, dest_end) segments: runs of
+    equal text, and hunks merging each run of consecutive edits (as in a diff)."""
+    segments: list[tuple[bool, int, int, int, int]] = []
+    for op in opcodes:
+        equal = op.tag == "equal"
+        if segments and not equal and not segments[-1][0]:
+            _, src_start, _, dest_start, _ = segments.pop()
+            segments.append((False, src_start, op.src_end, dest_start, op.dest_end))
+        else:
+            segments.append((equal, op.src_start, op.src_end, op.dest_start, op.dest_end))
+    return segments
+
+
+def _map_start(opcodes: Opcodes, boundary: int) -> int:
+    """Where an old start boundary lands in the new text. An edit hunk beginning at it is
+    inside the quote, unless it only inserts text (which then stays before the quote)."""
+    for equal, src_start, src_end, dest_start, dest_end in _segments(opcodes):
+        if src_start <= boundary < src_end:
+            if equal:
+                return dest_start + boundary - src_start
+            share = (boundary - src_start) / (src_end - src_start)
+            return dest_start + round(share * (dest_end - dest_start))
+    return opcodes.dest_len
+
+
+def _map_end(opcodes: Opcodes, boundary: int) -> int:
+    """Where an old end boundary lands in the new text. An edit hunk ending at it is inside
+    the quote, unless it only inserts text (which then stays after the quote)."""
+    for equal, src_start, src_end, dest_start, dest_end in reversed(_segments(opcodes)):
+        if src_start < boundary <= src_end:
+            if equal:
+                return dest_start + boundary - src_start
+            share = (src_end - boundary) / (src_end - src_start)
+            return dest_end - round(share * (dest_end - dest_start))
+    return 0
+
+
+def _snap(text: str, position: int, pad: int, is_boundary: Callable[[str, int], bool]) -> list[int]:
+    """`position` if it is a word boundary of the wanted kind, else the nearest such
+    boundaries within `pad` on either side (or `position` itself if there are none)."""
+    if is_boundary(text, position):
+        return [position]
+    found = []
+    for step in (-1, 1):
+        i = position + step
+        while abs(i - position) <= pad and 0 <= i <= len(text):
+            if is_boundary(text, i):
+                found.append(i)
+                break
+            i += step
+    return found or [position]

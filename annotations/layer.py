@@ -3,8 +3,7 @@
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Prefetch, Q
 
 from annotations.models import Annotation, Flag, PlusOne, Tag
 from groups.models import Membership
@@ -34,40 +33,20 @@ class Filters:
         return self != Filters()
 
 
-def _count(queryset, field: str) -> Coalesce:
-    """COUNT(*) of a correlated queryset, as a subquery (no row multiplication)."""
-    return Coalesce(
-        Subquery(
-            queryset.order_by().values(field).annotate(c=Count("pk")).values("c")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def roots_for(user, group, reading, membership, filters: Filters | None = None):
-    """Root annotations the person may see, with counts: one query (plus one for tags)."""
+def roots_for(user, group, reading, membership, filters: Filters | None = None) -> list:
+    """Root annotations the person may see, each with reply_count, answered, plus_count,
+    plussed (and flag_count for facilitators). Counts come from grouped queries, so this
+    is a fixed number of queries (5, or 6 for a facilitator) however much is written."""
     facilitator = membership.is_facilitator
     visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator).filter(
         reading=reading
     )
-    replies = visible.filter(root=OuterRef("pk"))
-    plus = PlusOne.objects.filter(annotation=OuterRef("pk"))
     roots = (
         visible.filter(parent__isnull=True)
         .select_related("author")
-        .annotate(
-            reply_count=_count(replies, "root"),
-            plus_count=_count(plus, "annotation"),
-            answered=Exists(visible.filter(root=OuterRef("pk"), is_answer=True)),
-            plussed=Exists(PlusOne.objects.filter(annotation=OuterRef("pk"), user_id=user.pk)),
-        )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .order_by("start", "pk")
     )
-    if facilitator:
-        flags = Flag.objects.filter(annotation=OuterRef("pk"), resolved_at__isnull=True)
-        roots = roots.annotate(flag_count=_count(flags, "annotation"))
     if filters:
         if filters.show == "mine":
             roots = roots.filter(author_id=user.pk)
@@ -76,12 +55,53 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None):
         if filters.tag:
             roots = roots.filter(tags__name=filters.tag.lower())
         if filters.unanswered:
-            roots = roots.filter(motivation=Annotation.Motivation.QUESTIONING, answered=False)
-        if not filters.highlights:
-            roots = roots.exclude(
-                Q(motivation=Annotation.Motivation.HIGHLIGHTING) & Q(reply_count=0)
-            )
-    return roots
+            roots = roots.filter(motivation=Annotation.Motivation.QUESTIONING)
+    replies = {
+        row["root_id"]: row
+        for row in visible.filter(root__isnull=False)
+        .values("root_id")
+        .annotate(n=Count("pk"), answers=Count("pk", filter=Q(is_answer=True)))
+        .order_by()
+    }
+    in_layer = {"annotation__group": group, "annotation__reading": reading}
+    plus = dict(
+        PlusOne.objects.filter(**in_layer)
+        .values("annotation_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("annotation_id", "n")
+    )
+    plussed = set(
+        PlusOne.objects.filter(user_id=user.pk, **in_layer).values_list("annotation_id", flat=True)
+    )
+    flags = {}
+    if facilitator:
+        flags = dict(
+            Flag.objects.filter(resolved_at__isnull=True, **in_layer)
+            .values("annotation_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("annotation_id", "n")
+        )
+    result = []
+    for root in roots:
+        counts = replies.get(root.pk, {})
+        root.reply_count = counts.get("n", 0)
+        root.answered = bool(counts.get("answers"))
+        root.plus_count = plus.get(root.pk, 0)
+        root.plussed = root.pk in plussed
+        root.flag_count = flags.get(root.pk, 0)
+        if filters and filters.unanswered and root.answered:
+            continue
+        if (
+            filters
+            and not filters.highlights
+            and root.motivation == Annotation.Motivation.HIGHLIGHTING
+            and not root.reply_count
+        ):
+            continue
+        result.append(root)
+    return result
 
 
 def is_thread(annotation) -> bool:
@@ -96,7 +116,7 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
         .order_by("user__display_name", "user__username")
     )
     facilitator_ids = {m.user_id for m in members if m.is_facilitator}
-    roots = list(roots_for(user, group, reading, membership, filters))
+    roots = roots_for(user, group, reading, membership, filters)
 
     blocks = [b for section in layout["sections"] for b in section.block_list]
     starts = [b.start for b in blocks]
@@ -155,17 +175,28 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
     """The root and every visible reply, in tree order, each with .depth (capped at 3)."""
     facilitator = membership.is_facilitator
     visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator)
-    plus = PlusOne.objects.filter(annotation=OuterRef("pk"))
     rows = list(
         visible.filter(Q(pk=root.pk) | Q(root_id=root.pk))
         .select_related("author", "hidden_by")
-        .annotate(
-            plus_count=_count(plus, "annotation"),
-            plussed=Exists(PlusOne.objects.filter(annotation=OuterRef("pk"), user_id=user.pk)),
-        )
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .order_by("created_at", "pk")
     )
+    ids = [row.pk for row in rows]
+    plus = dict(
+        PlusOne.objects.filter(annotation_id__in=ids)
+        .values("annotation_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("annotation_id", "n")
+    )
+    plussed = set(
+        PlusOne.objects.filter(annotation_id__in=ids, user_id=user.pk).values_list(
+            "annotation_id", flat=True
+        )
+    )
+    for row in rows:
+        row.plus_count = plus.get(row.pk, 0)
+        row.plussed = row.pk in plussed
     if facilitator:
         flags = {
             f.annotation_id: f

@@ -82,7 +82,7 @@ def thread_list(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     reading = group_reading.reading
     filters = Filters.from_request(request)
-    roots = list(roots_for(request.user, group, reading, membership, filters))
+    roots = roots_for(request.user, group, reading, membership, filters)
     block = None
     if request.GET.get("orphans"):
         roots = [r for r in roots if r.anchoring == Annotation.Anchoring.ORPHAN]

@@ -33,6 +33,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "a-long-test-password-1"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_report_header(config):
     where = connection.settings_dict.get("HOST") or "local file or memory"
     return f"database: {connection.vendor} ({connection.settings_dict['ENGINE']}, {where})"
