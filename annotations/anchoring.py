@@ -19,9 +19,11 @@ When the text changes, `reanchor` tries, in order:
    occurrence of a quote at least `DISTINCTIVE_LENGTH` long is trusted, and only if no
    corroborated fuzzy match exists; a short word found elsewhere is not "the same words".
 3. **A fuzzy match** (quotes of at least `MIN_FUZZY_LENGTH` characters) tolerating small
-   edits inside the quote: rapidfuzz locates the best region near the old position
-   (`LOCAL_RADIUS`), then in the whole text; its boundaries are refined (and snapped to word
-   boundaries where the original quote began or ended on one). It is accepted when
+   edits inside the quote: `rapidfuzz.fuzz.partial_ratio_alignment` locates the best region
+   near the old position (`LOCAL_RADIUS`), then in the whole text. The quote's boundaries
+   are carried over through a Levenshtein alignment of the old passage (prefix + exact +
+   suffix) with the text there, as a diff would, then snapped to word boundaries where the
+   original quote began or ended on one. The match is accepted when
    ``fuzz.ratio >= FUZZY_THRESHOLD``, its length is within `MAX_LENGTH_CHANGE` of the
    original, and its context is corroborated -- or, when the quote does not occur exactly
    at all, the quote is at least `DISTINCTIVE_LENGTH` long: status ``"fuzzy"``.
@@ -59,7 +61,9 @@ MIN_FUZZY_LENGTH = 4
 FUZZY_THRESHOLD = 85.0
 #: A fuzzy match may be at most this fraction longer or shorter than the old quote.
 MAX_LENGTH_CHANGE = 0.25
-#: Minimum `partial_ratio` for a region to be worth refining (refinement can only improve it).
+#: Minimum `partial_ratio` (0-100) for a region to be considered at all. It scores a window
+#: of the quote's own length, so a quote that grew or shrank scores lower there than in the
+#: end, hence a lower bar than `FUZZY_THRESHOLD`.
 LOCATE_CUTOFF = 70.0
 #: Fuzzy search looks this many code points (or 4x the quote's length) around the old
 #: position before searching the whole text.

@@ -48,13 +48,9 @@ def database_from_url(url: str, base_dir) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
+        # sqlite:///relative/path.db and sqlite:////absolute/path.db, as in dj-database-url.
         path = unquote(parsed.path)
-        if (
-            path.startswith("/")
-            and url.startswith("sqlite:///")
-            and not url.startswith("sqlite:////")
-        ):
-            path = path[1:]
+        path = path[1:] if path.startswith("/") else path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or base_dir / "db.sqlite3"}
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}

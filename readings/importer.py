@@ -74,9 +74,7 @@ def decode(data: bytes, *, max_bytes: int | None = None) -> str:
     """Bytes to text, or a ReadingImportError that says what is wrong with the file."""
     limit = max_bytes if max_bytes is not None else settings.READING_IMPORT_MAX_BYTES
     if len(data) > limit:
-        raise ReadingImportError(
-            f"The file is too large ({_size(len(data))}); the limit is {_size(limit)}."
-        )
+        raise ReadingImportError(too_large(len(data), limit))
     if not data.strip():
         raise ReadingImportError("The file is empty.")
     if b"\x00" in data:
@@ -194,6 +192,10 @@ def _front_matter(text: str) -> tuple[dict[str, str], str, int]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         return {}, text, 0
+    if not any(line.strip() in {"---", "..."} for line in lines[1:]):
+        raise ReadingImportError(
+            "The front matter that starts on line 1 is never closed with '---'."
+        )
     meta: dict[str, str] = {}
     for number, line in enumerate(lines[1:], start=2):
         if line.strip() in {"---", "..."}:
@@ -290,9 +292,6 @@ def validate_meta(meta: dict[str, str]) -> None:
         )
 
 
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} bytes"
+def too_large(size: int, limit: int) -> str:
+    shown = f"{limit / 1048576:g} MB" if limit >= 1048576 else f"{limit:,} bytes"
+    return f"The file is too large ({size:,} bytes); the limit is {shown}."

@@ -1,7 +1,15 @@
+from pathlib import PurePath
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from readings.importer import ParsedReading, ReadingImportError, parse_file, validate_meta
+from readings.importer import (
+    TEXT_SUFFIXES,
+    ParsedReading,
+    ReadingImportError,
+    parse_file,
+    validate_meta,
+)
 from readings.models import Block, Reading, Section
 
 META_FIELDS = (
@@ -31,6 +39,10 @@ def reading_import(
     """
     parsed = parse_file(data, filename)
     meta = {**parsed.meta, **{k: v for k, v in (overrides or {}).items() if v}}
+    if not meta.get("title") and PurePath(filename).suffix.lower() in TEXT_SUFFIXES:
+        stem = PurePath(filename).stem.replace("_", " ").replace("-", " ").strip()
+        if stem and stem != "pasted":
+            meta["title"] = stem[:1].upper() + stem[1:]
     validate_meta(meta)
     if not meta.get("title"):
         raise ReadingImportError(
@@ -38,7 +50,12 @@ def reading_import(
             "or give a title."
         )
     slug = slug or meta.get("slug") or slugify(meta["title"])[:120].strip("-")
-    if not slug or slugify(slug) != slug:
+    if not slug:
+        raise ReadingImportError(
+            "The title gives no usable slug (it has no Latin letters or digits): give one "
+            "with --slug."
+        )
+    if slugify(slug) != slug:
         raise ReadingImportError(
             f"The slug {slug!r} may only hold lowercase letters, digits and hyphens."
         )

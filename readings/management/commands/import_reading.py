@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from readings.importer import ReadingImportError
+from readings.importer import ReadingImportError, too_large
 from readings.services import reading_import
 
 
@@ -27,13 +27,11 @@ class Command(BaseCommand):
         file = Path(path)
         try:
             if not file.is_file():
-                raise ReadingImportError(f"No such file: {path}")
+                raise ReadingImportError("No such file.")
             size = file.stat().st_size
-            if size > settings.READING_IMPORT_MAX_BYTES:
-                raise ReadingImportError(
-                    f"The file is too large ({size / 1048576:.1f} MB); the limit is "
-                    f"{settings.READING_IMPORT_MAX_BYTES / 1048576:.0f} MB."
-                )
+            limit = settings.READING_IMPORT_MAX_BYTES
+            if size > limit:
+                raise ReadingImportError(too_large(size, limit))
             data = file.read_bytes()
             reading = reading_import(
                 data=data,
