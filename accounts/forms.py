@@ -25,6 +25,12 @@ class SignupExtraForm(forms.Form):
         user.save(update_fields=["display_name", "time_zone"])
 
 
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=80, label="Name", help_text="What the token is for, e.g. “Zotero sync script”."
+    )
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
