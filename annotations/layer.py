@@ -165,6 +165,7 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
         "orphans": orphans,
         "tags": sorted(tags),
         "thread_total": sum(1 for a in anchored if is_thread(a)),
+        "flag_total": sum(1 for a in roots if a.flag_count),
         "layer_data": data,
         "members_data": [{"u": m.user.username, "n": m.user.public_name} for m in members],
         "filters": filters,

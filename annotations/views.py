@@ -16,7 +16,7 @@ from annotations import services
 from annotations.access import annotation_for_author, annotation_for_reader, may_mark_answer
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, roots_for, thread_for
-from annotations.models import Annotation
+from annotations.models import Annotation, Flag
 from groups.access import ensure_writable, group_reading_for_member
 from groups.models import Membership
 from readings.views import reading_layout
@@ -87,6 +87,15 @@ def thread_list(request, group_slug, reading_slug):
     if request.GET.get("orphans"):
         roots = [r for r in roots if r.anchoring == Annotation.Anchoring.ORPHAN]
         title = "Orphaned annotations"
+    elif request.GET.get("flagged") and membership.is_facilitator:
+        flagged = {
+            root_id or pk
+            for pk, root_id in Flag.objects.filter(
+                resolved_at__isnull=True, annotation__group=group, annotation__reading=reading
+            ).values_list("annotation_id", "annotation__root_id")
+        }
+        roots = [r for r in roots if r.pk in flagged]
+        title = "Flagged for a facilitator"
     else:
         layout = reading_layout(reading)
         blocks = [b for s in layout["sections"] for b in s.block_list]
