@@ -1,6 +1,7 @@
 """Reads of a group's annotation layer, each a fixed number of queries however much is written."""
 
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q
@@ -76,12 +77,12 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
     )
     flags = {}
     if facilitator:
-        flags = dict(
-            Flag.objects.filter(resolved_at__isnull=True, **in_layer)
-            .values("annotation_id")
-            .annotate(n=Count("pk"))
+        # Open flags on a thread's root or any of its replies, counted per thread.
+        flags = Counter(
+            root_id or pk
+            for pk, root_id in Flag.objects.filter(resolved_at__isnull=True, **in_layer)
             .order_by()
-            .values_list("annotation_id", "n")
+            .values_list("annotation_id", "annotation__root_id")
         )
     result = []
     for root in roots:
