@@ -387,6 +387,9 @@ function openEditor(target, { block = null } = {}) {
       showQuote();
     };
     for (const type of ["select", "keyup", "mouseup", "touchend"]) passage.addEventListener(type, sync);
+    // Not `readonly`: Chromium will not move a caret through a readonly textarea. The text
+    // is protected from edits instead, so the caret and Shift+arrows still work.
+    for (const type of ["beforeinput", "paste", "cut", "drop"]) passage.addEventListener(type, (e) => e.preventDefault());
     current = targetFor(seg.start, seg.end);
   }
   showQuote();
@@ -414,7 +417,13 @@ function openEditor(target, { block = null } = {}) {
   form.querySelector("[data-editor-cancel]").addEventListener("click", closePanel);
   panelBody.replaceChildren(form);
   attachMentions(form);
-  (block ? form.querySelector("[data-editor-passage]") : form.querySelector("[name=body]")).focus();
+  if (block) {
+    const passage = form.querySelector("[data-editor-passage]");
+    passage.focus();
+    passage.setSelectionRange(0, 0);
+  } else {
+    form.querySelector("[name=body]").focus();
+  }
 }
 
 function rangeTrim(start, end) {
@@ -646,14 +655,28 @@ function placeToolbar() {
 }
 
 let selectionTimer = 0;
+let pointerDown = false;
+document.addEventListener("pointerdown", () => {
+  pointerDown = true;
+});
+document.addEventListener("pointerup", () => {
+  pointerDown = false;
+  clearTimeout(selectionTimer);
+  selectionTimer = setTimeout(placeToolbar, 10);
+});
 document.addEventListener("selectionchange", () => {
   clearTimeout(selectionTimer);
-  selectionTimer = setTimeout(placeToolbar, 180);
+  if (!pointerDown) selectionTimer = setTimeout(placeToolbar, 120);
 });
 
 toolbar.addEventListener("mousedown", (event) => event.preventDefault());
 toolbar.addEventListener("click", async (event) => {
   const action = event.target.closest("button")?.dataset.action;
+  // Act on the selection as it is now, not as it was when the toolbar last moved.
+  const selection = document.getSelection();
+  if (selection && !selection.isCollapsed && selection.rangeCount) {
+    pending = rangeToTarget(selection.getRangeAt(0)) || pending;
+  }
   if (!action || !pending) return;
   const target = pending;
   toolbar.hidden = true;
