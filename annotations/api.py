@@ -122,11 +122,16 @@ def to_jsonld(request, annotation: Annotation, container: str, *, context: bool 
         data["@context"] = ANNO_CONTEXT
     data.update({"id": iri, "type": "Annotation", "motivation": annotation.motivation})
     author = annotation.author
-    data["creator"] = (
-        {"type": "Person", "name": author.public_name, "nickname": author.username}
-        if author
-        else {"type": "Person", "name": "[deleted account]"}
-    )
+    if annotation.is_deleted:
+        data["creator"] = {"type": "Person", "name": "[deleted]"}
+    elif author:
+        data["creator"] = {
+            "type": "Person",
+            "name": author.public_name,
+            "nickname": author.username,
+        }
+    else:
+        data["creator"] = {"type": "Person", "name": "[deleted account]"}
     data["created"] = _utc(annotation.created_at)
     data["modified"] = _utc(annotation.modified_at)
     bodies = []
@@ -189,7 +194,10 @@ def _utc(moment) -> str:
 
 
 def etag_for(annotation: Annotation) -> str:
-    return f'"{annotation.pk}-{annotation.modified_at.timestamp():.6f}"'
+    plus = getattr(annotation, "plus_count", None)
+    if plus is None:
+        plus = annotation.plus_ones.count()
+    return f'"{annotation.pk}-{annotation.modified_at.timestamp():.6f}-{plus}"'
 
 
 def _annotation_response(request, annotation, container, *, status=200) -> HttpResponse:

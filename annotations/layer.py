@@ -197,6 +197,7 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
         )
     )
     for row in rows:
+        row.group, row.reading = group, root.reading  # for permalinks, without a query each
         row.plus_count = plus.get(row.pk, 0)
         row.plussed = row.pk in plussed
     if facilitator:

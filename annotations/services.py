@@ -69,18 +69,20 @@ def member_usernames(group: ReadingGroup) -> dict[str, User]:
     }
 
 
-def render_body(body: str, group: ReadingGroup, reading: Reading, members: dict[str, User]):
+def render_body(
+    body: str, group: ReadingGroup, reading: Reading, members: dict[str, User]
+) -> tuple[str, set[str]]:
+    """Cleaned HTML with @mentions of members linked, and the usernames mentioned."""
     page = reverse("groups:reading", args=[group.slug, reading.slug])
 
     def mention_url(name: str) -> str | None:
         user = members.get(name.lower())
         return f"{page}?member={user.username}" if user else None
 
-    return markdown.render(body, mention_url=mention_url)
+    return markdown.render_with_mentions(body, mention_url=mention_url)
 
 
-def _record_mentions(annotation: Annotation, body: str, members: dict[str, User]) -> None:
-    names = {name.lower() for name in markdown.mentioned(body)}
+def _record_mentions(annotation: Annotation, names: set[str], members: dict[str, User]) -> None:
     wanted = {members[name].pk for name in names if name in members}
     Mention.objects.filter(annotation=annotation).exclude(user_id__in=wanted).delete()
     existing = set(Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True))
@@ -186,10 +188,12 @@ def annotation_create(
         annotation.start, annotation.end = start, end
         annotation.exact, annotation.prefix, annotation.suffix = exact, prefix, suffix
     annotation.body = body
-    annotation.body_html = render_body(body, group, reading, members) if body else ""
+    annotation.body_html, names = (
+        render_body(body, group, reading, members) if body else ("", set())
+    )
     annotation.save()
     _set_tags(annotation, tags)
-    _record_mentions(annotation, body, members)
+    _record_mentions(annotation, names, members)
     return annotation
 
 
@@ -213,12 +217,14 @@ def annotation_update(
         if body != annotation.body:
             members = member_usernames(annotation.group)
             annotation.body = body
-            annotation.body_html = (
-                render_body(body, annotation.group, annotation.reading, members) if body else ""
+            annotation.body_html, names = (
+                render_body(body, annotation.group, annotation.reading, members)
+                if body
+                else ("", set())
             )
             annotation.edited_at = timezone.now()
             fields += ["body", "body_html", "edited_at"]
-            _record_mentions(annotation, body, members)
+            _record_mentions(annotation, names, members)
     if motivation is not None and motivation != annotation.motivation:
         allowed = {"highlighting", "commenting", "questioning", "tagging"}
         if annotation.is_reply or motivation not in allowed:

@@ -114,7 +114,7 @@ def thread_list(request, group_slug, reading_slug):
         "membership": membership,
         "reading": reading,
         "roots": roots,
-        "block": block,
+        "paragraph": block,
         "title": title,
         "filters": filters,
     }
@@ -165,7 +165,7 @@ def annotate(request, group_slug, reading_slug, block_anchor):
         "group": group,
         "membership": membership,
         "reading": reading,
-        "block": block,
+        "paragraph": block,
         "form": form,
     }
     status = 400 if request.method == "POST" else 200

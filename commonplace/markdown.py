@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 
 import bleach
+from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
 
@@ -31,7 +32,6 @@ ALLOWED_TAGS = [
 ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel", "class"], "ol": ["start"]}
 ALLOWED_PROTOCOLS = ["http", "https", "mailto"]
 MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_][A-Za-z0-9_.+-]{0,149})")
-CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _markdown.enable("strikethrough")
@@ -39,45 +39,70 @@ _markdown.enable("strikethrough")
 
 def _set_rel(attrs, new=False):
     attrs[(None, "rel")] = "nofollow noopener ugc"
-    if attrs.get((None, "title")) == "mention":
-        del attrs[(None, "title")]
-        attrs[(None, "class")] = "mention"
-    else:
+    if attrs.get((None, "class")) != "mention":
         attrs.pop((None, "class"), None)
     return attrs
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_rel], skip_tags=["pre", "code"])],
-)
+class MentionFilter(Filter):
+    """Turn @name into a link to the member, outside links, code and preformatted text."""
+
+    SKIP = {"a", "code", "pre"}
+
+    def __init__(self, source, mention_url, found: set[str]):
+        super().__init__(source)
+        self.mention_url = mention_url
+        self.found = found
+
+    def __iter__(self):
+        depth = 0
+        for token in super().__iter__():
+            kind = token["type"]
+            if kind == "StartTag" and token["name"] in self.SKIP:
+                depth += 1
+            elif kind == "EndTag" and token["name"] in self.SKIP:
+                depth = max(0, depth - 1)
+            if kind == "Characters" and not depth and "@" in token["data"]:
+                yield from self._split(token["data"])
+            else:
+                yield token
+
+    def _split(self, text: str):
+        position = 0
+        for match in MENTION.finditer(text):
+            name = match.group(1).rstrip(".")
+            url = self.mention_url(name) if self.mention_url else None
+            if not url:
+                continue
+            self.found.add(name.lower())
+            if match.start() > position:
+                yield {"type": "Characters", "data": text[position : match.start()]}
+            attrs = {(None, "href"): url, (None, "class"): "mention"}
+            yield {"type": "StartTag", "name": "a", "data": attrs}
+            yield {"type": "Characters", "data": f"@{name}"}
+            yield {"type": "EndTag", "name": "a"}
+            position = match.start() + 1 + len(name)
+        if position < len(text):
+            yield {"type": "Characters", "data": text[position:]}
 
 
-def mentioned(text: str) -> set[str]:
-    """The @names in a Markdown text, outside code."""
-    names: set[str] = set()
-    for index, part in enumerate(CODE.split(text)):
-        if index % 2 == 0:
-            names.update(match.rstrip(".") for match in MENTION.findall(part))
-    return names
+def render_with_mentions(
+    text: str, *, mention_url: Callable[[str], str | None] | None = None
+) -> tuple[str, set[str]]:
+    """The cleaned HTML, and the (lowercased) names it links as mentions."""
+    found: set[str] = set()
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=True,
+        filters=[
+            partial(MentionFilter, mention_url=mention_url, found=found),
+            partial(LinkifyFilter, callbacks=[_set_rel], skip_tags=["pre", "code"]),
+        ],
+    )
+    return cleaner.clean(_markdown.render(text)).strip(), found
 
 
 def render(text: str, *, mention_url: Callable[[str], str | None] | None = None) -> str:
-    if mention_url is not None:
-        parts = CODE.split(text)
-        for index in range(0, len(parts), 2):
-            parts[index] = MENTION.sub(partial(_mention_link, mention_url), parts[index])
-        text = "".join(parts)
-    return _cleaner.clean(_markdown.render(text)).strip()
-
-
-def _mention_link(mention_url, match: re.Match) -> str:
-    name = match.group(1).rstrip(".")
-    trailing = match.group(1)[len(name) :]
-    url = mention_url(name)
-    if not url:
-        return match.group(0)
-    return f'[@{name}]({url} "mention"){trailing}'
+    return render_with_mentions(text, mention_url=mention_url)[0]
