@@ -19,8 +19,11 @@ class SignupExtraForm(forms.Form):
         help_text="Due dates and meetings are shown in this time zone.",
     )
 
+    def clean_display_name(self):
+        return " ".join(self.cleaned_data.get("display_name", "").split())
+
     def signup(self, request, user: User) -> None:
-        user.display_name = self.cleaned_data.get("display_name", "").strip()
+        user.display_name = self.cleaned_data.get("display_name", "")
         user.time_zone = self.cleaned_data.get("time_zone") or "UTC"
         user.save(update_fields=["display_name", "time_zone"])
 
@@ -35,3 +38,6 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "time_zone"]
+
+    def clean_display_name(self):
+        return " ".join(self.cleaned_data.get("display_name", "").split())

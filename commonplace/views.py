@@ -19,7 +19,10 @@ def home(request):
         .annotate(member_count=Count("group__memberships"))
         .order_by("group__archived_at", "group__name")
     )
-    emails = {request.user.email, *request.user.emailaddress_set.values_list("email", flat=True)}
+    # Only addresses the person has proved are theirs may show them someone's invitation.
+    emails = set(
+        request.user.emailaddress_set.filter(verified=True).values_list("email", flat=True)
+    )
     invitations = list(
         EmailInvitation.objects.pending()
         .for_emails([email for email in emails if email])

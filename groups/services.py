@@ -46,10 +46,14 @@ class InvitationError(GroupError):
         self.reason = reason
 
 
+# Words that are paths of their own beside a slug (groups/new/, readings/add/, …).
+RESERVED_SLUGS = {"new", "add", "import"}
+
+
 def unique_slug(model, base: str, *, field: str = "slug", max_length: int = 80) -> str:
     base = (slugify(base)[: max_length - 6].strip("-")) or "group"
     slug, n = base, 2
-    while model.objects.filter(**{field: slug}).exists():
+    while slug in RESERVED_SLUGS or model.objects.filter(**{field: slug}).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -275,7 +279,7 @@ def _invitation_message(invitation: EmailInvitation, request) -> tuple[str, str,
     }
     subject = f"{invitation.invited_by} invites you to read with {invitation.group.name}"
     body = render_to_string("groups/email/invitation.txt", context)
-    return (subject.replace("\n", " "), body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    return (" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
 
 
 def email_invitation_withdraw(*, invitation: EmailInvitation) -> None:

@@ -1,7 +1,11 @@
+import re
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -21,6 +25,9 @@ from readings.models import Reading
 from readings.views import reading_layout
 
 PENDING_INVITE = "pending_invite"
+PENDING_INVITE_SECONDS = 2 * 60 * 60  # a remembered invitation is forgotten after two hours
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what groups.models.new_token makes
 
 
 @login_required
@@ -157,7 +164,12 @@ def reading_add(request, group_slug):
     import_form = ReadingImportForm()
     if request.method == "POST":
         ensure_writable(group)
-        reading = get_object_or_404(Reading.objects.public(), slug=request.POST.get("reading", ""))
+        wanted = request.POST.get("reading", "")
+        if not SLUG.fullmatch(wanted):
+            raise Http404("No such reading.")
+        reading = get_object_or_404(
+            Reading.objects.filter(Q(owner_group__isnull=True) | Q(owner_group=group)), slug=wanted
+        )
         services.group_reading_add(group=group, reading=reading, added_by=request.user)
         messages.success(request, f"The group now reads “{reading.title}”.")
         return redirect(group)
@@ -191,7 +203,11 @@ def reading_import(request, group_slug):
 
 
 def _reading_add_page(request, group, membership, import_form, status=200):
-    library = Reading.objects.public().exclude(group_readings__group=group).order_by("title")
+    library = (
+        Reading.objects.filter(Q(owner_group__isnull=True) | Q(owner_group=group))
+        .exclude(group_readings__group=group)
+        .order_by("title")
+    )
     context = {
         "group": group,
         "membership": membership,
@@ -365,6 +381,8 @@ def email_withdraw(request, group_slug, invitation_id):
 @require_http_methods(["GET", "POST"])
 def join(request, token):
     """An invitation link. Signed out: remember it and offer sign-up or log-in."""
+    if not TOKEN.fullmatch(token):
+        return _invitation_problem(request, "unknown")
     link = InviteLink.objects.select_related("group").filter(token=token).first()
     problem = "unknown" if link is None else link.problem()
     if link and link.group.is_archived:
@@ -378,7 +396,7 @@ def join(request, token):
     if problem:
         return _invitation_problem(request, problem)
     if not request.user.is_authenticated:
-        request.session[PENDING_INVITE] = {"kind": "link", "token": token}
+        request.session[PENDING_INVITE] = {"kind": "link", "token": token, "at": time.time()}
         return render(request, "groups/join.html", {"group": link.group, "next": request.path})
     if request.method == "POST":
         return _accept(request, services.invite_link_accept, token)
@@ -388,6 +406,8 @@ def join(request, token):
 @require_http_methods(["GET", "POST"])
 def invitation(request, token):
     """A personal email invitation: accept or decline."""
+    if not TOKEN.fullmatch(token):
+        return _invitation_problem(request, "unknown")
     invite = (
         EmailInvitation.objects.select_related("group", "invited_by").filter(token=token).first()
     )
@@ -403,7 +423,7 @@ def invitation(request, token):
     if problem:
         return _invitation_problem(request, problem)
     if not request.user.is_authenticated:
-        request.session[PENDING_INVITE] = {"kind": "email", "token": token}
+        request.session[PENDING_INVITE] = {"kind": "email", "token": token, "at": time.time()}
     elif request.method == "POST":
         if request.POST.get("decision") == "decline":
             services.email_invitation_decline(invitation=invite)
@@ -434,6 +454,8 @@ def accept_pending_invitation(request, user):
     """
     pending = request.session.pop(PENDING_INVITE, None)
     if not isinstance(pending, dict):
+        return None
+    if time.time() - float(pending.get("at") or 0) > PENDING_INVITE_SECONDS:
         return None
     accept = {"link": services.invite_link_accept, "email": services.email_invitation_accept}.get(
         pending.get("kind")

@@ -12,6 +12,7 @@ from readings.importer import (
 )
 from readings.models import Block, Reading, Section
 
+RESERVED_SLUGS = {"add", "import", "new"}  # paths beside reading slugs in a group's URLs
 META_FIELDS = (
     "title",
     "subtitle",
@@ -59,6 +60,8 @@ def reading_import(
         raise ReadingImportError(
             f"The slug {slug!r} may only hold lowercase letters, digits and hyphens."
         )
+    if slug in RESERVED_SLUGS:
+        raise ReadingImportError(f"The slug {slug!r} is reserved: choose another with --slug.")
     with transaction.atomic():
         existing = Reading.objects.select_for_update().filter(slug=slug).first()
         if existing and not replace:
