@@ -90,9 +90,68 @@ def measure(client, url, **headers):
     return queries, statistics.median(timings), max(timings), len(response.content)
 
 
+def browser(client, path):
+    """Time the reading page in Chromium: load, highlight 2,000 passages, open a thread."""
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        print("\n(browser timings skipped: install Chromium with `apt-get install chromium`)")
+        return
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM_ARGS
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from django.db import connections
+
+    shared = connections["default"]
+    shared.inc_thread_sharing()
+    server = LiveServerThread(
+        "127.0.0.1", StaticFilesHandler, connections_override={"default": shared}
+    )
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    base = f"http://127.0.0.1:{server.port}"
+    loads, opens = [], []
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            context = chromium.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies(
+                [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]
+            )
+            page = context.new_page()
+            for _ in range(3):
+                began = time.perf_counter()
+                response = page.goto(base + path)
+                if response.status != 200 or "reading.js" not in page.content():
+                    raise SystemExit(f"bench: {path} answered {response.status} in Chromium")
+                page.wait_for_function("document.body.classList.contains('js-annotations')")
+                loads.append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
+                page.locator("a.margin__count").first.click()
+                page.wait_for_selector("#annotation-panel:not([hidden])")
+                opens.append((time.perf_counter() - began) * 1000)
+            marks = page.locator("mark.hl").count()
+            chromium.close()
+    finally:
+        server.terminate()
+        shared.dec_thread_sharing()
+    print(
+        f"\nChromium: page loaded and {marks:,} highlight pieces drawn in "
+        f"{statistics.median(loads):.0f} ms (median of 3); a paragraph's threads open in "
+        f"{statistics.median(opens):.0f} ms"
+    )
+
+
 def main():
     setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -117,6 +176,7 @@ def main():
         for name, url, headers in pages:
             queries, median, worst, size = measure(client, url, **headers)
             print(f"{name:40} {queries:7} {median:10.1f} {worst:9.1f} {size / 1024:7.0f}")
+        browser(client, base)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
