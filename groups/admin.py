@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from groups.models import EmailInvitation, GroupReading, InviteLink, Membership, ReadingGroup
+from groups.models import (
+    EmailInvitation,
+    GroupReading,
+    InviteLink,
+    Membership,
+    ReadingGroup,
+    Removal,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -62,3 +69,10 @@ class EmailInvitationAdmin(admin.ModelAdmin):
     search_fields = ("email", "group__name")
     readonly_fields = ("token", "created_at", "accepted_at", "accepted_by", "declined_at")
     raw_id_fields = ("group", "invited_by")
+
+
+@admin.register(Removal)
+class RemovalAdmin(admin.ModelAdmin):
+    list_display = ("user", "group", "removed_by", "removed_at")
+    list_select_related = ("user", "group", "removed_by")
+    raw_id_fields = ("group", "user", "removed_by")

@@ -217,3 +217,25 @@ class EmailInvitation(models.Model):
         if self.expires_at <= now:
             return "expired"
         return None
+
+
+class Removal(models.Model):
+    """A person a facilitator removed: invitation links no longer let them back in.
+
+    A personal email invitation, sent on purpose, lifts it.
+    """
+
+    group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="removals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="removal_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} removed from {self.group}"

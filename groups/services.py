@@ -19,6 +19,7 @@ from groups.models import (
     InviteLink,
     Membership,
     ReadingGroup,
+    Removal,
 )
 from readings.models import Reading
 from readings.services import reading_import
@@ -37,6 +38,8 @@ INVITATION_PROBLEMS = {
     "already accepted": "This invitation has already been used.",
     "declined": "This invitation was declined.",
     "archived": "This group is archived and is not taking new members.",
+    "removed": "A facilitator removed you from this group, so this link does not let you back "
+    "in. Ask a facilitator for a personal invitation.",
 }
 
 
@@ -170,14 +173,23 @@ def membership_set_role(*, membership: Membership, role: str) -> None:
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
-    """Remove a person from the group (or let them leave). What they wrote stays."""
+def membership_remove(*, membership: Membership, removed_by: User | None = None) -> None:
+    """Remove a person from the group (`removed_by` a facilitator), or let them leave.
+
+    What they wrote stays. Someone removed cannot come back through an invitation link.
+    """
     list(Membership.objects.select_for_update().filter(group_id=membership.group_id))
     if membership.is_facilitator and _facilitator_count(membership.group) <= 1:
         raise GroupError(
             "You are the group's only facilitator: appoint another facilitator before leaving."
         )
     membership.delete()
+    if removed_by is not None and removed_by.pk != membership.user_id:
+        Removal.objects.update_or_create(
+            group_id=membership.group_id,
+            user_id=membership.user_id,
+            defaults={"removed_by": removed_by},
+        )
 
 
 def _join(group: ReadingGroup, user: User, *, via: InviteLink | None = None):
@@ -227,6 +239,8 @@ def invite_link_accept(*, token: str, user: User) -> tuple[Membership, bool]:
     problem = link.problem()
     if problem:
         raise InvitationError(problem)
+    if Removal.objects.filter(group=link.group, user=user).exists():
+        raise InvitationError("removed")
     membership, created = _join(link.group, user, via=link)
     if created:
         InviteLink.objects.filter(pk=link.pk).update(use_count=F("use_count") + 1)
@@ -305,6 +319,7 @@ def email_invitation_accept(*, token: str, user: User) -> tuple[Membership, bool
     if problem:
         raise InvitationError(problem)
     membership, created = _join(invitation.group, user)
+    Removal.objects.filter(group=invitation.group, user=user).delete()  # invited back on purpose
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])

@@ -38,7 +38,8 @@ def create(request):
         group = services.group_create(created_by=request.user, **form.cleaned_data)
         messages.success(request, f"“{group.name}” is ready. Add a reading and invite your group.")
         return redirect(group)
-    return render(request, "groups/create.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "groups/create.html", {"form": form}, status=status)
 
 
 @login_required
@@ -73,9 +74,9 @@ def settings_view(request, group_slug):
             services.group_update(group=group, **form.cleaned_data)
             messages.success(request, "Group settings saved.")
             return redirect(group)
-    return render(
-        request, "groups/settings.html", {"group": group, "membership": membership, "form": form}
-    )
+    context = {"group": group, "membership": membership, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "groups/settings.html", context, status=status)
 
 
 @login_required
@@ -133,7 +134,7 @@ def member_remove(request, group_slug, user_id):
     if target.user_id == request.user.pk:
         return leave(request, group_slug)
     try:
-        services.membership_remove(membership=target)
+        services.membership_remove(membership=target, removed_by=request.user)
     except services.GroupError as error:
         messages.error(request, str(error))
     else:

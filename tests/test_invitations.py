@@ -723,3 +723,51 @@ def test_home_shows_no_invitation_for_an_address_that_is_not_verified(
 
     assert guests.token not in page
     assert "Tuesday Reading Circle" not in page
+
+
+# --- someone a facilitator removed --------------------------------------------------------
+
+
+def test_a_removed_member_cannot_come_back_through_a_link(client, group, member, link, facilitator):
+    client.force_login(facilitator)
+    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]))
+    assert not is_member(member, group)
+
+    client.force_login(member)
+    response = client.post(join_url(link))
+
+    assert response.status_code == 410
+    assert "removed you from this group" in text_of(response)
+    assert not is_member(member, group)
+
+
+def test_a_personal_invitation_lets_a_removed_member_back_in(client, group, member, facilitator):
+    from groups.services import email_invitation_accept, email_invitations_send, invite_link_create
+
+    client.force_login(facilitator)
+    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]))
+    [invitation], _ = email_invitations_send(
+        group=group, invited_by=facilitator, emails=[member.email]
+    )
+
+    email_invitation_accept(token=invitation.token, user=member)
+
+    assert is_member(member, group)
+    # …and from then on links work for them again, as for anyone.
+    client.force_login(member)
+    client.post(reverse("groups:leave", args=[group.slug]))
+    link = invite_link_create(group=group, created_by=facilitator)
+    client.post(join_url(link))
+    assert is_member(member, group)
+
+
+def test_someone_who_left_of_their_own_accord_can_rejoin_through_a_link(
+    client, group, member, link
+):
+    client.force_login(member)
+    client.post(reverse("groups:leave", args=[group.slug]))
+    assert not is_member(member, group)
+
+    client.post(join_url(link))
+
+    assert is_member(member, group)

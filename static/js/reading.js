@@ -659,11 +659,14 @@ let pointerDown = false;
 document.addEventListener("pointerdown", () => {
   pointerDown = true;
 });
-document.addEventListener("pointerup", () => {
-  pointerDown = false;
-  clearTimeout(selectionTimer);
-  selectionTimer = setTimeout(placeToolbar, 10);
-});
+for (const type of ["pointerup", "pointercancel"]) {
+  // A long press that starts a touch selection ends in pointercancel, not pointerup.
+  document.addEventListener(type, () => {
+    pointerDown = false;
+    clearTimeout(selectionTimer);
+    selectionTimer = setTimeout(placeToolbar, 10);
+  });
+}
 document.addEventListener("selectionchange", () => {
   clearTimeout(selectionTimer);
   if (!pointerDown) selectionTimer = setTimeout(placeToolbar, 120);
