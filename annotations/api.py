@@ -17,7 +17,6 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Max, Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -434,42 +433,30 @@ def _create(request, group, membership, reading, container_iri):
     target = data.get("target")
     if target is None:
         raise ApiError(400, "The annotation needs a target.")
-    with transaction.atomic():
-        if motivation == "replying":
-            parent = _parent_from(request, target, container_iri, group, reading, membership)
-            annotation = services.annotation_create(
-                group=group,
-                reading=reading,
-                author=request.user,
-                motivation=motivation,
-                body=body,
-                tags=tags,
-                parent=parent,
+    if motivation == "replying":
+        where = {"parent": _parent_from(request, target, container_iri, group, reading, membership)}
+    else:
+        if motivation not in ROOT_MOTIVATIONS:
+            raise ApiError(
+                400,
+                "The motivation is one of highlighting, commenting, questioning, replying or "
+                "tagging.",
             )
-        else:
-            if motivation not in ROOT_MOTIVATIONS:
-                raise ApiError(
-                    400,
-                    "The motivation is one of highlighting, commenting, questioning, "
-                    "replying or tagging.",
-                )
-            if not isinstance(target, dict):
-                raise ApiError(400, "The target is an object with a source and selectors.")
-            if not _same_source(request, target.get("source"), reading, group.slug):
-                raise ApiError(400, "The target's source must be this reading.")
-            start, end, exact = _selectors(target)
-            annotation = services.annotation_create(
-                group=group,
-                reading=reading,
-                author=request.user,
-                motivation=motivation,
-                body=body,
-                tags=tags,
-                visibility=visibility,
-                start=start,
-                end=end,
-                exact=exact,
-            )
+        if not isinstance(target, dict):
+            raise ApiError(400, "The target is an object with a source and selectors.")
+        if not _same_source(request, target.get("source"), reading, group.slug):
+            raise ApiError(400, "The target's source must be this reading.")
+        start, end, exact = _selectors(target)
+        where = {"visibility": visibility, "start": start, "end": end, "exact": exact}
+    annotation = services.annotation_create(
+        group=group,
+        reading=reading,
+        author=request.user,
+        motivation=motivation,
+        body=body,
+        tags=tags,
+        **where,
+    )
     annotation.plus_count = 0
     response = _annotation_response(request, annotation, container_iri, status=201)
     response["Location"] = f"{container_iri}{annotation.pk}"

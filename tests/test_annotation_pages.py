@@ -11,8 +11,8 @@ from django.urls import reverse
 from annotations import services
 from annotations.models import Annotation, Flag, PlusOne, Tag
 from groups.models import Membership
+from tests.annotating import QUOTE, create, reply_to, span
 
-QUOTE = "The premise of socialism is simple: full democracy."
 SECOND_QUOTE = "When socialists talk about ordinary people"
 
 
@@ -41,32 +41,6 @@ def thread_url(annotation) -> str:
 
 def annotate_url(group, reading, anchor: str) -> str:
     return reverse("annotations:annotate", args=[group.slug, reading.slug, anchor])
-
-
-def span(reading, quote: str) -> tuple[int, int]:
-    text = reading.canonical_text()
-    assert text.count(quote) == 1, f"{quote!r} is not unique in the text"
-    start = text.index(quote)
-    return start, start + len(quote)
-
-
-def create(group, reading, author, quote=QUOTE, body="A fine point.", **fields):
-    start, end = span(reading, quote)
-    fields.setdefault("motivation", "commenting" if body else "highlighting")
-    return services.annotation_create(
-        group=group, reading=reading, author=author, body=body, start=start, end=end, **fields
-    )
-
-
-def reply_to(parent, author, body="I agree."):
-    return services.annotation_create(
-        group=parent.group,
-        reading=parent.reading,
-        author=author,
-        motivation="replying",
-        body=body,
-        parent=parent,
-    )
 
 
 def layer_data(page: str) -> list[dict]:

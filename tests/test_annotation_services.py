@@ -13,8 +13,8 @@ from groups.access import GroupArchived
 from groups.models import GroupReading, Membership
 from groups.services import group_archive
 from readings.services import reading_import
+from tests.annotating import QUOTE, create, reply_to, span
 
-QUOTE = "The premise of socialism is simple: full democracy."
 SCIENTIST = "\U0001f469\U0001f3fd\u200d\U0001f52c"  # woman scientist, medium skin tone
 ARABIC = "\u0628\u0627\u0644\u0639\u0627\u0644\u0645"  # "bil-alam", in the world
 UNICODE_READING = f"""# Many scripts
@@ -28,32 +28,6 @@ A decomposed cafe\u0301 sits beside the composed caf\u00e9 here.
 
 
 # --- helpers and fixtures -------------------------------------------------------------------
-
-
-def span(reading, quote: str) -> tuple[int, int]:
-    text = reading.canonical_text()
-    assert text.count(quote) == 1, f"{quote!r} is not unique in the text"
-    start = text.index(quote)
-    return start, start + len(quote)
-
-
-def create(group, reading, author, quote=QUOTE, body="A fine point.", **fields):
-    start, end = span(reading, quote)
-    fields.setdefault("motivation", "commenting" if body else "highlighting")
-    return services.annotation_create(
-        group=group, reading=reading, author=author, body=body, start=start, end=end, **fields
-    )
-
-
-def reply_to(parent, author, body="I agree."):
-    return services.annotation_create(
-        group=parent.group,
-        reading=parent.reading,
-        author=author,
-        motivation="replying",
-        body=body,
-        parent=parent,
-    )
 
 
 def add_reading(group, by, data: str, slug: str):
