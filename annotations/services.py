@@ -83,6 +83,10 @@ def render_body(
 
 
 def _record_mentions(annotation: Annotation, names: set[str], members: dict[str, User]) -> None:
+    """Keep Mention rows in step with the body. A private note mentions nobody: it must
+    never reach anyone but its author, notifications included."""
+    if annotation.is_private:
+        names = set()
     wanted = {members[name].pk for name in names if name in members}
     Mention.objects.filter(annotation=annotation).exclude(user_id__in=wanted).delete()
     existing = set(Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True))
@@ -238,9 +242,26 @@ def annotation_update(
             raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
         if annotation.is_reply:
             raise AnnotationError("A reply has its thread's visibility.", field="visibility")
+        if (
+            visibility == Annotation.Visibility.PRIVATE
+            and Annotation.objects.filter(root=annotation)
+            .exclude(author=annotation.author)
+            .exists()
+        ):
+            raise AnnotationError(
+                "Others have replied, so this thread stays visible to the group.",
+                field="visibility",
+            )
         annotation.visibility = visibility
         fields.append("visibility")
         Annotation.objects.filter(root=annotation).update(visibility=visibility)
+        members = member_usernames(annotation.group)
+        names = (
+            render_body(annotation.body, annotation.group, annotation.reading, members)[1]
+            if annotation.body
+            else set()
+        )
+        _record_mentions(annotation, names, members)
     if tags is not None:
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)

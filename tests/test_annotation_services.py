@@ -660,3 +660,33 @@ def test_revising_one_reading_leaves_other_readings_alone(group, revised, essay,
 
     on_essay.refresh_from_db()
     assert (on_essay.start, on_essay.end, on_essay.anchoring) == before
+
+
+def test_a_private_note_records_no_mentions(group, essay, member, facilitator):
+    note = create(group, essay, member, body="Ask @fran about this", visibility="private")
+
+    assert not Mention.objects.filter(annotation=note).exists()
+
+
+def test_making_a_note_public_records_its_mentions_and_private_again_drops_them(
+    group, essay, member, facilitator
+):
+    note = create(group, essay, member, body="Ask @fran about this", visibility="private")
+
+    services.annotation_update(annotation=note, visibility="group")
+    assert list(Mention.objects.filter(annotation=note).values_list("user", flat=True)) == [
+        facilitator.pk
+    ]
+
+    services.annotation_update(annotation=note, visibility="private")
+    assert not Mention.objects.filter(annotation=note).exists()
+
+
+def test_a_thread_others_replied_to_cannot_become_private(group, essay, member, facilitator):
+    comment = create(group, essay, member)
+    reply_to(comment, facilitator)
+
+    with pytest.raises(AnnotationError, match="Others have replied"):
+        services.annotation_update(annotation=comment, visibility="private")
+    comment.refresh_from_db()
+    assert comment.visibility == "group"
