@@ -424,6 +424,19 @@ def tab_to(page, selector: str, *, key: str = "Tab", limit: int = 120) -> None:
     raise AssertionError(f"{key} never reached {selector}")
 
 
+def test_the_second_skip_link_takes_a_keyboard_reader_straight_to_the_text(
+    transactional_db, essay, group, member, page, login
+):
+    open_reading(page, login, member, group, essay)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the text"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "text"
+
+    tab_to(page, "a[data-annotate]", limit=3)  # the first paragraph's control, at once
+
+
 def test_a_keyboard_reader_chooses_the_exact_words_with_shift_and_the_arrows(
     transactional_db, essay, group, member, page, login
 ):
