@@ -263,7 +263,7 @@ def _bodies(data: dict) -> tuple[str, list[str]]:
         if not isinstance(value, str):
             raise ApiError(400, 'A TextualBody needs a string "value".')
         fmt = item.get("format", "text/markdown")
-        if fmt not in {"text/markdown", "text/plain"}:
+        if not isinstance(fmt, str) or fmt not in {"text/markdown", "text/plain"}:
             raise ApiError(400, 'A body\'s "format" is text/markdown or text/plain.')
         if item.get("purpose") == "tagging":
             tags.append(value)
@@ -293,25 +293,31 @@ def _selectors(target) -> tuple[int | None, int | None, str | None]:
     return start, end, exact
 
 
+def _path_of(iri: str) -> str:
+    try:
+        return urlsplit(iri).path
+    except ValueError:
+        raise ApiError(400, f"{iri[:80]!r} is not a valid IRI.") from None
+
+
 def _same_source(request, source, reading, group_slug) -> bool:
     if not isinstance(source, str):
         return False
-    path = urlsplit(source).path
+    path = _path_of(source)
+    netloc = urlsplit(source).netloc
     page = reverse("groups:reading", args=[group_slug, reading.slug])
     return path in {reverse("readings:detail", args=[reading.slug]), page} and (
-        not urlsplit(source).netloc or urlsplit(source).netloc == request.get_host()
+        not netloc or netloc == request.get_host()
     )
 
 
 def _parent_from(request, target, container: str, group, reading, membership) -> Annotation:
-    iri = (
-        target
-        if isinstance(target, str)
-        else (target or {}).get("id") or (target or {}).get("source")
-    )
+    iri = target
+    if isinstance(target, dict):
+        iri = target.get("id") or target.get("source")
     if not isinstance(iri, str):
         raise ApiError(400, "A reply's target is the IRI of the annotation it answers.")
-    path = urlsplit(iri).path
+    path = _path_of(iri)
     try:
         match = resolve(path)
     except Resolver404:
@@ -496,11 +502,16 @@ def annotation(request, group_slug, reading_slug, annotation_id):
                     400, "An annotation's target cannot be changed; delete and re-create it."
                 )
         motivation = data.get("motivation")
+        if motivation is not None and not isinstance(motivation, str):
+            raise ApiError(400, 'The "motivation" must be a single string.')
+        visibility = data.get("visibility")
+        if visibility is not None and not isinstance(visibility, str):
+            raise ApiError(400, 'The "visibility" is "group" or "private".')
         services.annotation_update(
             annotation=item,
             body=body,
             tags=tags,
-            visibility=data.get("visibility"),
+            visibility=visibility,
             motivation=None if item.is_reply else motivation,
         )
         item.refresh_from_db()

@@ -52,7 +52,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         if filters.show == "mine":
             roots = roots.filter(author_id=user.pk)
         if filters.member:
-            roots = roots.filter(author__username=filters.member)
+            roots = roots.filter(author__username=filters.member, deleted_at__isnull=True)
         if filters.tag:
             roots = roots.filter(tags__name=filters.tag.lower())
         if filters.unanswered:
@@ -146,8 +146,10 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
             "s": a.start,
             "e": a.end,
             "m": a.motivation,
-            "a": a.author.public_name if a.author else "[deleted account]",
-            "u": a.author.username if a.author else "",
+            "a": "[deleted]"
+            if a.is_deleted
+            else (a.author.public_name if a.author else "[deleted account]"),
+            "u": a.author.username if a.author and not a.is_deleted else "",
             "p": a.is_private,
             "r": a.reply_count,
             "q": bool(a.answered) if a.is_question else None,
@@ -213,10 +215,9 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
     by_id = {row.pk: row for row in rows}
     for row in rows:
         row.open_flag = flags.get(row.pk)
-        parent = (
-            row.parent_id if row.parent_id in by_id else (None if row.pk == root.pk else root.pk)
-        )
-        children.setdefault(parent if row.pk != root.pk else None, []).append(row)
+        # A reply whose parent this person may not see (hidden) stands at the top.
+        parent = row.parent_id if row.parent_id in by_id and row.pk != root.pk else None
+        children.setdefault(parent, []).append(row)
     ordered: list[Annotation] = []
 
     def walk(node, depth):

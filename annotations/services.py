@@ -152,7 +152,7 @@ def annotation_create(
     ensure_writable(group)
     body = check_body(body)
     tags = clean_tags(tags)
-    if visibility not in Annotation.Visibility.values:
+    if not isinstance(visibility, str) or visibility not in Annotation.Visibility.values:
         raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
     members = member_usernames(group)
     annotation = Annotation(group=group, reading=reading, author=author, visibility=visibility)
@@ -255,13 +255,14 @@ def annotation_update(
         annotation.visibility = visibility
         fields.append("visibility")
         Annotation.objects.filter(root=annotation).update(visibility=visibility)
+        # Mentions follow visibility, for the root and every reply in its thread.
         members = member_usernames(annotation.group)
-        names = (
-            render_body(annotation.body, annotation.group, annotation.reading, members)[1]
-            if annotation.body
-            else set()
-        )
-        _record_mentions(annotation, names, members)
+        for item in [annotation, *Annotation.objects.filter(root=annotation)]:
+            item.visibility = visibility
+            names = (
+                render_body(item.body, item.group, item.reading, members)[1] if item.body else set()
+            )
+            _record_mentions(item, names, members)
     if tags is not None:
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)
@@ -308,6 +309,7 @@ def annotation_plus_one(*, annotation: Annotation, user: User) -> bool:
 
 
 def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
+    ensure_writable(annotation.group)
     reason = " ".join((reason or "").split())
     if not reason:
         raise AnnotationError("Say why you are flagging it.", field="reason")
@@ -321,6 +323,7 @@ def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
 
 @transaction.atomic
 def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
+    ensure_writable(annotation.group)
     note = " ".join((note or "").split())
     if not note:
         raise AnnotationError("Leave a note saying why it is hidden.", field="note")
@@ -334,6 +337,7 @@ def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
 
 
 def annotation_unhide(*, annotation: Annotation) -> None:
+    ensure_writable(annotation.group)
     annotation.hidden_at = None
     annotation.hidden_by = None
     annotation.hidden_note = ""

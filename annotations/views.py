@@ -32,6 +32,13 @@ def _thread_url(annotation: Annotation) -> str:
     return annotation.get_absolute_url()
 
 
+def _thread_root(root: Annotation, items: list[Annotation]) -> dict:
+    """The thread's root for the template, and whether this person may see (and answer) it:
+    when a facilitator hid the root, members still see the replies but cannot add to them."""
+    visible = bool(items) and items[0].pk == root.pk
+    return {"root": items[0] if visible else root, "root_visible": visible}
+
+
 def facilitator_ids(group) -> set[int]:
     return set(
         Membership.objects.filter(group=group, role=Membership.Role.FACILITATOR).values_list(
@@ -51,8 +58,16 @@ def thread(request, group_slug, reading_slug, annotation_id):
         request, group_slug, reading_slug, annotation_id
     )
     root = annotation if annotation.root_id is None else annotation.root
-    if root.pk != annotation.pk and not request.GET.get("fragment"):
-        return redirect(_thread_url(annotation))
+    if (
+        root.pk != annotation.pk
+        and not request.GET.get("fragment")
+        and Annotation.objects.visible_to(
+            request.user, group, is_facilitator=membership.is_facilitator
+        )
+        .filter(pk=root.pk)
+        .exists()
+    ):
+        return redirect(_thread_url(annotation))  # the thread's own address, at this reply
     items = thread_for(request.user, group, membership, root)
     if not items:
         raise Http404
@@ -61,7 +76,7 @@ def thread(request, group_slug, reading_slug, annotation_id):
         "group": group,
         "membership": membership,
         "reading": group_reading.reading,
-        "root": items[0],
+        **_thread_root(root, items),
         "items": items,
         "reply_to": reply_to,
         "facilitator_ids": facilitator_ids(group),
@@ -199,12 +214,13 @@ def reply(request, group_slug, reading_slug, annotation_id):
         else:
             return redirect(_thread_url(annotation))
     ensure_writable(group)
-    items = thread_for(request.user, group, membership, root.root or root)
+    thread_root = root.root or root
+    items = thread_for(request.user, group, membership, thread_root)
     context = {
         "group": group,
         "membership": membership,
         "reading": group_reading.reading,
-        "root": items[0],
+        **_thread_root(thread_root, items),
         "items": items,
         "reply_form": form,
         "facilitator_ids": facilitator_ids(group),

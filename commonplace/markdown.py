@@ -38,6 +38,10 @@ _markdown.enable("strikethrough")
 
 
 def _set_rel(attrs, new=False):
+    href = attrs.get((None, "href"), "")
+    scheme = href.split(":", 1)[0].lower() if ":" in href.split("/", 1)[0] else ""
+    if scheme and scheme not in ALLOWED_PROTOCOLS:
+        return None  # e.g. a bare ftp:// or data: that linkify found: leave it as text
     attrs[(None, "rel")] = "nofollow noopener ugc"
     if attrs.get((None, "class")) != "mention":
         attrs.pop((None, "class"), None)
