@@ -123,14 +123,24 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A desktop-sized page; `page.goto("/path")` resolves against the live server."""
+def _desktop_page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A desktop-sized page; `page.goto("/path")` resolves against the live server."""
+    yield from _desktop_page(browser, live_server)
+
+
+@pytest.fixture
+def second_page(browser, live_server):
+    """Another person's desktop browser, with its own context and cookies."""
+    yield from _desktop_page(browser, live_server)
 
 
 @pytest.fixture

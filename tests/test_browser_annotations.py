@@ -152,16 +152,6 @@ def layer_ids(page) -> list[int]:
     return [a["id"] for a in json.loads(page.locator("#layer-data").text_content())]
 
 
-@pytest.fixture
-def second_page(browser, live_server):
-    """Another person's desktop browser, with its own cookies."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 # --- commenting and threads ---------------------------------------------------------------------
 
 

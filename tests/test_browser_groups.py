@@ -37,16 +37,6 @@ def scroll_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-@pytest.fixture
-def second_page(browser, live_server):
-    """Another person's browser: its own context, its own cookies."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 def test_a_newcomer_signs_up_through_a_link_and_lands_in_the_group(
     transactional_db, group, facilitator, page, phone_page
 ):
