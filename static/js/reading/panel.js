@@ -1,0 +1,212 @@
+// The side panel (a bottom sheet on phones): a thread, loaded from the server's own thread
+// page (?fragment=1); a list of threads to choose from; or the editor. The forms in a thread
+// (reply, edit, delete, +1, flag...) are posted with fetch and the thread reloaded, so the
+// reader never leaves the text. Closing it takes focus back where the reader was.
+
+import { firstMark } from "./highlights.js";
+import { attachMentions } from "./mentions.js";
+
+const KINDS = { commenting: "comment", highlighting: "highlight", tagging: "tags" };
+
+export function createPanel(page) {
+  const element = document.getElementById("annotation-panel");
+  const body = element.querySelector("[data-panel-body]");
+  const title = element.querySelector("#panel-title");
+  let opener = null;
+  let openerBlock = null;
+
+  function open(heading) {
+    if (element.hidden) {
+      opener = document.activeElement;
+      openerBlock = opener?.closest(".block");
+    }
+    title.textContent = heading;
+    element.hidden = false;
+    document.body.classList.add("panel-open");
+  }
+
+  function close() {
+    element.hidden = true;
+    body.replaceChildren();
+    document.body.classList.remove("panel-open");
+    for (const mark of page.body.querySelectorAll("mark.hl--active")) mark.classList.remove("hl--active");
+    if (location.hash.startsWith("#a-")) history.replaceState(null, "", location.pathname + location.search);
+    returnFocus();
+    opener = null;
+  }
+
+  /** Back to what opened the panel; if that was a mark since redrawn (or deleted), to the
+   *  annotation's new first mark, or else to the paragraph's Annotate link. */
+  function returnFocus() {
+    if (!opener) return;
+    if (document.contains(opener)) return opener.focus();
+    const id = opener.dataset.starts?.split(" ")[0];
+    const next = (id && firstMark(page, id)) || openerBlock?.querySelector("a[data-annotate]") || page.body;
+    next.focus();
+  }
+
+  /** Show `text` in the panel (an error, or why there is nothing to show). */
+  function say(text) {
+    const p = document.createElement("p");
+    p.className = "panel-message";
+    p.textContent = text;
+    return p;
+  }
+
+  async function openThread(id, { focus = true } = {}) {
+    open("Thread");
+    body.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(`${page.config.dataset.threadBase}${id}/?fragment=1`, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(response.status === 404 ? "This thread is not available." : "Could not load the thread.");
+      body.innerHTML = await response.text();
+    } catch (error) {
+      body.replaceChildren(say(error.message));
+    }
+    body.removeAttribute("aria-busy");
+    const root = body.querySelector("[data-thread-root]")?.dataset.threadRoot;
+    if (root) {
+      history.replaceState(null, "", `${location.pathname}${location.search}#a-${id}`);
+      for (const mark of page.body.querySelectorAll("mark.hl--active")) mark.classList.remove("hl--active");
+      for (const mark of page.body.querySelectorAll(`mark.hl-${root}`)) mark.classList.add("hl--active");
+      const target = body.querySelector(`#a-${id}`);
+      if (target && String(id) !== root) target.classList.add("note--target");
+    }
+    enhance(body);
+    if (focus) body.focus();
+  }
+
+  function threadRoot() {
+    return Number(body.querySelector("[data-thread-root]")?.dataset.threadRoot) || null;
+  }
+
+  async function reloadThread() {
+    const root = threadRoot();
+    if (root) await openThread(root);
+  }
+
+  /** A list of annotations to choose from, each a button that opens its thread. */
+  function showPicker(items, heading) {
+    open(heading);
+    const list = document.createElement("ul");
+    list.className = "thread-picker";
+    for (const a of items) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "thread-picker__item";
+      button.dataset.thread = a.id;
+      const quote = document.createElement("span");
+      quote.className = "thread-picker__quote";
+      const exact = page.text.slice(a.start, a.end);
+      quote.textContent = `“${exact.length > 90 ? `${exact.slice(0, 90)}…` : exact}”`;
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      const kind = a.motivation === "questioning" ? (a.answered ? "answered question" : "question") : KINDS[a.motivation] || a.motivation;
+      meta.textContent = `${a.author} · ${kind}${a.private ? " · only you" : ""} · ${a.replies} repl${a.replies === 1 ? "y" : "ies"}`;
+      button.append(quote, meta);
+      item.append(button);
+      list.append(item);
+    }
+    body.replaceChildren(list);
+    body.focus();
+  }
+
+  /** Post the thread's forms with fetch, and open reply and edit in place. */
+  function enhance(root) {
+    for (const form of root.querySelectorAll("form[data-enhance], form[data-edit-form]")) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        post(form);
+      });
+    }
+    for (const link of root.querySelectorAll("a[data-reply]")) {
+      link.addEventListener("click", (event) => {
+        const form = body.querySelector("[data-reply-form]");
+        if (!form) return;
+        event.preventDefault();
+        form.querySelector("[data-reply-parent]").value = link.dataset.reply;
+        const to = form.querySelector("[data-reply-to]");
+        to.textContent = `Replying to ${link.dataset.replyName || "this reply"}`;
+        to.hidden = false;
+        form.querySelector("textarea").focus();
+      });
+    }
+    for (const link of root.querySelectorAll("a[data-edit]")) {
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        edit(link);
+      });
+    }
+    for (const link of root.querySelectorAll("a[data-goto]")) {
+      link.addEventListener("click", (event) => {
+        const mark = page.body.querySelector(`mark.hl-${link.dataset.goto}`);
+        if (!mark) return;
+        event.preventDefault();
+        mark.scrollIntoView({ block: "center" });
+        if (window.matchMedia("(max-width: 760px)").matches) close();
+      });
+    }
+    attachMentions(root, page.members);
+  }
+
+  async function post(form) {
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    });
+    if (form.action.includes("/delete/")) {
+      const id = Number(form.action.split("/notes/")[1].split("/")[0]);
+      if (page.layer.get(id)) {
+        // Gone, unless it had replies (then it stays as “[deleted]”).
+        const replies = body.querySelectorAll("[data-thread-root] .note").length > 1;
+        if (!replies) page.layer.remove(id);
+        page.redraw();
+        if (!replies) return close();
+      }
+    }
+    if (!response.ok && response.status !== 400) {
+      if (button) button.disabled = false;
+      return form.append(say("That did not work. Reload the page and try again."));
+    }
+    if (response.status === 400) {
+      const html = await response.text();
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      body.innerHTML = doc.querySelector(".thread")?.outerHTML ?? html;
+      enhance(body);
+      return;
+    }
+    if (form.matches("[data-reply-form]")) {
+      const root = page.layer.get(threadRoot());
+      if (root) root.replies += 1;
+      page.refreshMargins();
+    }
+    await reloadThread();
+  }
+
+  async function edit(link) {
+    const response = await fetch(`${link.href}?fragment=1`, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = await response.text();
+    link.closest(".note").replaceWith(holder);
+    enhance(holder);
+    holder.querySelector("[data-edit-cancel]")?.addEventListener("click", (e) => {
+      e.preventDefault();
+      reloadThread();
+    });
+    holder.querySelector("textarea, input[type=text]")?.focus();
+  }
+
+  element.querySelector("[data-panel-close]").addEventListener("click", close);
+  body.addEventListener("click", (event) => {
+    const pick = event.target.closest("button[data-thread]");
+    if (pick) openThread(Number(pick.dataset.thread));
+  });
+
+  return { element, body, open, close, say, openThread, showPicker };
+}
