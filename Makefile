@@ -3,10 +3,19 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SECRET := $(VENV)/.secret-key
 HOST ?= 127.0.0.1
 PORT ?= 8000
+URL = http://$(HOST):$(PORT)
 
-.PHONY: run test lint format bench migrate demo clean
+# `make run` serves the pages as production does (DEBUG off: the site's own 404/403/500
+# pages, static files collected and served by WhiteNoise), over plain HTTP on this machine.
+# SITE_URL is the address served: the Site record, emails and the demo logins use it.
+RUN_ENV = DEBUG=false HTTPS=false SECRET_KEY="$$(cat $(SECRET))" SITE_URL=$(URL) \
+	ALLOWED_HOSTS="$(HOST),127.0.0.1,localhost" ACCOUNT_EMAIL_VERIFICATION=optional
+DEV_ENV = DEBUG=true SITE_URL=$(URL)
+
+.PHONY: run dev test lint format bench migrate demo clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -17,10 +26,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+$(SECRET): | $(BIN)/python
+	@$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(64))" > $@
+
+run: $(STAMP) $(SECRET)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	@echo "Commonplace is at $(URL)/ (log in at $(URL)/accounts/login/). DEBUG is off; 'make dev' keeps it on."
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The debug server: Django's debug pages, static files straight from static/, code reloading.
+dev: $(STAMP)
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

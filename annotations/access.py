@@ -1,39 +1,224 @@
-"""Access to annotations: the group's walls first, then who may see and change each item."""
+"""Who may see and do what with an annotation: one table, and the helpers every view calls first.
+
+Every page, count, thread, layer, API response (and every later notification, search, export
+or feed) asks this module; nothing else restates a rule. Read the table as: an action is
+allowed when ALL the conditions of ANY one of its lines hold. `viewer` is the person's
+membership of the annotation's group (outsiders never get this far: the group's wall answers
+404 first).
+
+| action       | allowed when                                                                  |
+| ------------ | ----------------------------------------------------------------------------- |
+| see          | the viewer wrote it                                                           |
+|              | it is shared with the group, and not hidden                                   |
+|              | it is shared with the group, and the viewer is a facilitator                  |
+| see_author   | the viewer may see it, and it is not deleted                                  |
+| reply        | the viewer may see it, it is not deleted, the group is active                 |
+|              | the viewer may see it, it is a thread's root, the group is active             |
+| edit         | the viewer wrote it, it is not deleted, the group is active                   |
+| delete       | the viewer wrote it, it is not deleted, the group is active                   |
+| plus_one     | the viewer may see it, it is not deleted, the group is active                 |
+| flag         | the viewer may see it, someone else wrote it, not deleted, the group is active |
+| hide         | a facilitator who may see it, it is not deleted, the group is active          |
+| mark_answer  | a reply in a question's thread, not deleted, the group is active, and the     |
+|              | viewer asked the question or is a facilitator                                 |
+
+"Hidden" is a facilitator's moderation (hide and unhide are one action); its author still
+sees it, with the facilitator's note. A private note ("only me") is seen by its author alone,
+facilitators included. "Deleted" is the placeholder left where an annotation with replies
+was deleted: it keeps its place in the thread but not its author or its words.
+
+Lists and counts use `visible_annotations(viewer)`, the `see` line as a query; the table
+test checks that the two always agree.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from annotations.models import Annotation
-from groups.access import group_reading_for_member
+from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation
+from groups.access import GroupArchived, group_reading_for_member
+from groups.models import Membership
 
 
-def annotation_for_reader(request, group_slug, reading_slug, annotation_id):
-    """(group, membership, group_reading, annotation) if the person may see it; else 404."""
+class Action(StrEnum):
+    SEE = "see"
+    SEE_AUTHOR = "see_author"
+    REPLY = "reply"
+    EDIT = "edit"
+    DELETE = "delete"
+    PLUS_ONE = "plus_one"
+    FLAG = "flag"
+    HIDE = "hide"
+    MARK_ANSWER = "mark_answer"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the table, with the reason a person is given when it fails."""
+
+    test: Callable[[Membership, Annotation], bool]
+    reason: str
+    archived: bool = False  # failing it means "the group is archived", not "you may not"
+
+    def __call__(self, viewer: Membership, item: Annotation) -> bool:
+        return self.test(viewer, item)
+
+
+def _can_see(viewer, item) -> bool:
+    return bool(
+        item.author_id == viewer.user_id
+        or (
+            item.visibility == Annotation.Visibility.GROUP
+            and (item.hidden_at is None or viewer.role == Membership.Role.FACILITATOR)
+        )
+    )
+
+
+def _question_root(item):
+    root = item.root if item.root_id else None
+    return (
+        root if root is not None and root.motivation == Annotation.Motivation.QUESTIONING else None
+    )
+
+
+may_see = Condition(_can_see, "You cannot see that.")
+is_author = Condition(
+    lambda viewer, item: item.author_id == viewer.user_id,
+    "Only its author can change an annotation.",
+)
+not_author = Condition(
+    lambda viewer, item: item.author_id != viewer.user_id, "That is your own annotation."
+)
+is_facilitator = Condition(
+    lambda viewer, item: viewer.role == Membership.Role.FACILITATOR,
+    "Only facilitators can do that.",
+)
+not_deleted = Condition(
+    lambda viewer, item: item.deleted_at is None, "That annotation was deleted."
+)
+is_root = Condition(lambda viewer, item: item.parent_id is None, "That annotation was deleted.")
+group_active = Condition(
+    lambda viewer, item: not viewer.group.is_archived,
+    "This group is archived: it can be read but not changed.",
+    archived=True,
+)
+in_question_thread = Condition(
+    lambda viewer, item: item.parent_id is not None and _question_root(item) is not None,
+    "Only a reply to a question can be its answer.",
+)
+asked_or_facilitates = Condition(
+    lambda viewer, item: (
+        viewer.role == Membership.Role.FACILITATOR
+        or getattr(_question_root(item), "author_id", None) == viewer.user_id
+    ),
+    "Only the person who asked, or a facilitator, can choose the answer.",
+)
+
+
+PERMISSIONS: dict[Action, list[list[Condition]]] = {
+    Action.SEE: [[may_see]],
+    Action.SEE_AUTHOR: [[may_see, not_deleted]],
+    Action.REPLY: [
+        [may_see, not_deleted, group_active],
+        [may_see, is_root, group_active],  # a deleted root still gathers its thread
+    ],
+    Action.EDIT: [[is_author, not_deleted, group_active]],
+    Action.DELETE: [[is_author, not_deleted, group_active]],
+    Action.PLUS_ONE: [[may_see, not_deleted, group_active]],
+    Action.FLAG: [[may_see, not_author, not_deleted, group_active]],
+    Action.HIDE: [[is_facilitator, may_see, not_deleted, group_active]],
+    Action.MARK_ANSWER: [
+        [in_question_thread, asked_or_facilitates, may_see, not_deleted, group_active]
+    ],
+}
+
+
+def permits(viewer: Membership, action: Action | str, item: Annotation) -> bool:
+    """May this member do this to this annotation? The one answer everything asks."""
+    if item.group_id != viewer.group_id:
+        return False
+    return any(all(condition(viewer, item) for condition in line) for line in PERMISSIONS[action])
+
+
+def check(viewer: Membership, action: Action | str, item: Annotation) -> None:
+    """As `permits`, raising what a view answers: 404 when the person may not even see the
+    annotation, GroupArchived (403) when only the archive stands in the way, else 403."""
+    if permits(viewer, action, item):
+        return
+    if not permits(viewer, Action.SEE, item):
+        raise Http404("No such annotation.")
+    first = PERMISSIONS[action][0]
+    failed = [condition for condition in first if not condition(viewer, item)]
+    if failed and all(condition.archived for condition in failed):
+        raise GroupArchived(failed[0].reason)
+    reason = next((c.reason for c in failed if not c.archived), "Not allowed.")
+    raise PermissionDenied(reason)
+
+
+class Allowed(dict):
+    """What a viewer may do to one item, for templates: `{% if a.can.edit %}`."""
+
+    def __missing__(self, key):
+        return False
+
+
+def allowed(viewer: Membership, item: Annotation) -> Allowed:
+    return Allowed({action.value: permits(viewer, action, item) for action in Action})
+
+
+def author_label(viewer: Membership, item: Annotation) -> str:
+    """How the author is named to this viewer: “[deleted]” hides a deleted annotation's
+    author; an author whose account is gone is a “former member”."""
+    if not permits(viewer, Action.SEE_AUTHOR, item):
+        return DELETED_LABEL
+    return item.author.public_name if item.author_id else FORMER_MEMBER_LABEL
+
+
+def author_username(viewer: Membership, item: Annotation) -> str:
+    if not item.author_id or not permits(viewer, Action.SEE_AUTHOR, item):
+        return ""
+    return item.author.username
+
+
+# --- the `see` line as a query ------------------------------------------------------------------
+
+
+def visible_q(viewer: Membership) -> Q:
+    """The `see` line of the table, for the database: shared and not hidden (or hidden, to a
+    facilitator), or the viewer's own."""
+    shared = Q(visibility=Annotation.Visibility.GROUP)
+    if viewer.role != Membership.Role.FACILITATOR:
+        shared &= Q(hidden_at__isnull=True)
+    return Q(group_id=viewer.group_id) & (shared | Q(author_id=viewer.user_id))
+
+
+def visible_annotations(viewer: Membership) -> QuerySet:
+    """Every annotation and reply of the viewer's group that the viewer may see."""
+    return Annotation.objects.filter(visible_q(viewer))
+
+
+# --- the helpers views call first ------------------------------------------------------------
+
+
+def annotation_for(request, group_slug, reading_slug, annotation_id, action=Action.SEE):
+    """(group, membership, group_reading, annotation) when the person may do `action` to it:
+    404 when they may not see it (or it is not in this group's reading), 403 otherwise."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     annotation = (
-        Annotation.objects.visible_to(request.user, group, is_facilitator=membership.is_facilitator)
+        visible_annotations(membership)
         .filter(reading=group_reading.reading, pk=annotation_id)
-        .select_related("author", "group", "reading", "parent", "hidden_by")
+        .select_related("author", "group", "reading", "parent", "root", "hidden_by")
         .first()
     )
     if annotation is None:
         raise Http404("No such annotation.")
+    check(membership, action, annotation)
     return group, membership, group_reading, annotation
 
 
-def annotation_for_author(request, group_slug, reading_slug, annotation_id):
-    """As annotation_for_reader, and 403 unless the person wrote it."""
-    found = annotation_for_reader(request, group_slug, reading_slug, annotation_id)
-    if found[3].author_id != request.user.pk:
-        raise PermissionDenied("Only its author can change an annotation.")
-    return found
-
-
-def may_mark_answer(annotation: Annotation, membership) -> bool:
-    """The asker (author of the thread's question) or a facilitator."""
-    root = annotation.root
-    return bool(
-        root is not None
-        and root.is_question
-        and (membership.is_facilitator or root.author_id == membership.user_id)
-    )
+def annotation_for_reader(request, group_slug, reading_slug, annotation_id):
+    return annotation_for(request, group_slug, reading_slug, annotation_id, Action.SEE)

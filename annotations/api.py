@@ -25,9 +25,17 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.tokens import user_for_bearer
 from annotations import services
-from annotations.access import annotation_for_reader
+from annotations.access import (
+    Action,
+    annotation_for,
+    author_label,
+    author_username,
+    check,
+    permits,
+    visible_annotations,
+)
 from annotations.models import Annotation, Tag
-from groups.access import GroupArchived, group_reading_for_member
+from groups.access import GroupAction, GroupArchived, group_check, group_reading_for_member
 
 PAGE_SIZE = 100
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -44,7 +52,6 @@ ANNOTATION_LINK = (
     '<http://www.w3.org/ns/ldp#Resource>; rel="type", '
     '<http://www.w3.org/ns/oa#Annotation>; rel="type"'
 )
-ROOT_MOTIVATIONS = {"highlighting", "commenting", "questioning", "tagging"}
 
 
 class ApiError(Exception):
@@ -114,27 +121,21 @@ def reading_iri(request, reading) -> str:
     return request.build_absolute_uri(reverse("readings:detail", args=[reading.slug]))
 
 
-def to_jsonld(request, annotation: Annotation, container: str, *, context: bool = True) -> dict:
+def to_jsonld(
+    request, viewer, annotation: Annotation, container: str, *, context: bool = True
+) -> dict:
     iri = f"{container}{annotation.pk}"
     data: dict = {}
     if context:
         data["@context"] = ANNO_CONTEXT
     data.update({"id": iri, "type": "Annotation", "motivation": annotation.motivation})
-    author = annotation.author
-    if annotation.is_deleted:
-        data["creator"] = {"type": "Person", "name": "[deleted]"}
-    elif author:
-        data["creator"] = {
-            "type": "Person",
-            "name": author.public_name,
-            "nickname": author.username,
-        }
-    else:
-        data["creator"] = {"type": "Person", "name": "[deleted account]"}
+    data["creator"] = {"type": "Person", "name": author_label(viewer, annotation)}
+    nickname = author_username(viewer, annotation)
+    if nickname:
+        data["creator"]["nickname"] = nickname
     data["created"] = _utc(annotation.created_at)
     data["modified"] = _utc(annotation.modified_at)
     bodies = []
-    hidden_from_viewer = annotation.is_hidden and annotation.author_id != request.user.pk
     if annotation.body and not annotation.is_deleted:
         bodies.append(
             {
@@ -174,7 +175,7 @@ def to_jsonld(request, annotation: Annotation, container: str, *, context: bool 
     if annotation.is_answer:
         data["answer"] = True
     if annotation.is_hidden:
-        data["hidden"] = {"note": annotation.hidden_note} if not hidden_from_viewer else True
+        data["hidden"] = {"note": annotation.hidden_note}
     plus = getattr(annotation, "plus_count", None)
     if plus is not None:
         data["plusOnes"] = plus
@@ -199,9 +200,9 @@ def etag_for(annotation: Annotation) -> str:
     return f'"{annotation.pk}-{annotation.modified_at.timestamp():.6f}-{plus}"'
 
 
-def _annotation_response(request, annotation, container, *, status=200) -> HttpResponse:
-    mine = annotation.author_id == request.user.pk
-    body = to_jsonld(request, annotation, container)
+def _annotation_response(request, viewer, annotation, container, *, status=200) -> HttpResponse:
+    changeable = permits(viewer, Action.EDIT, annotation)
+    body = to_jsonld(request, viewer, annotation, container)
     response = HttpResponse(
         b"" if request.method == "HEAD" else json.dumps(body, ensure_ascii=False).encode(),
         status=status,
@@ -209,7 +210,7 @@ def _annotation_response(request, annotation, container, *, status=200) -> HttpR
     )
     response["ETag"] = etag_for(annotation)
     response["Link"] = ANNOTATION_LINK
-    response["Allow"] = "GET, HEAD, OPTIONS, PUT, DELETE" if mine else "GET, HEAD, OPTIONS"
+    response["Allow"] = "GET, HEAD, OPTIONS, PUT, DELETE" if changeable else "GET, HEAD, OPTIONS"
     response["Vary"] = "Accept"
     return response
 
@@ -305,7 +306,7 @@ def _same_source(request, source, reading, group_slug) -> bool:
         return False
     path = _path_of(source)
     netloc = urlsplit(source).netloc
-    page = reverse("groups:reading", args=[group_slug, reading.slug])
+    page = reverse("annotations:reading", args=[group_slug, reading.slug])
     return path in {reverse("readings:detail", args=[reading.slug]), page} and (
         not netloc or netloc == request.get_host()
     )
@@ -329,12 +330,14 @@ def _parent_from(request, target, container: str, group, reading, membership) ->
     ):
         raise ApiError(400, "A reply's target must be an annotation in this container.")
     parent = (
-        Annotation.objects.visible_to(request.user, group, is_facilitator=membership.is_facilitator)
+        visible_annotations(membership)
         .filter(reading=reading, pk=match.kwargs["annotation_id"])
+        .select_related("group", "root")
         .first()
     )
     if parent is None:
         raise ApiError(400, "The annotation this replies to does not exist.")
+    check(membership, Action.REPLY, parent)
     return parent
 
 
@@ -348,9 +351,7 @@ def container(request, group_slug, reading_slug):
     container_iri = request.build_absolute_uri(container_path(group.slug, reading.slug))
     if request.method == "POST":
         return _create(request, group, membership, reading, container_iri)
-    visible = Annotation.objects.visible_to(
-        request.user, group, is_facilitator=membership.is_facilitator
-    ).filter(reading=reading)
+    visible = visible_annotations(membership).filter(reading=reading)
     stats = visible.aggregate(total=Count("pk"), latest=Max("modified_at"))
     total = stats["total"]
     last_page = max(0, (total - 1) // PAGE_SIZE)
@@ -364,7 +365,17 @@ def container(request, group_slug, reading_slug):
             raise ApiError(400, "The page is a whole number.") from None
         if not 0 <= number <= last_page:
             raise ApiError(404, f"There are pages 0 to {last_page}.")
-        body = _page(request, visible, container_iri, number, last_page, total, iris, context=True)
+        body = _page(
+            request,
+            membership,
+            visible,
+            container_iri,
+            number,
+            last_page,
+            total,
+            iris,
+            context=True,
+        )
     else:
         body = {
             "@context": [ANNO_CONTEXT, LDP_CONTEXT],
@@ -377,7 +388,15 @@ def container(request, group_slug, reading_slug):
         }
         if PREFER_MINIMAL not in prefer and total:
             body["first"] = _page(
-                request, visible, container_iri, 0, last_page, total, iris, context=False
+                request,
+                membership,
+                visible,
+                container_iri,
+                0,
+                last_page,
+                total,
+                iris,
+                context=False,
             )
     digest = hashlib.sha256(
         f"{total}|{stats['latest']}|{iris}|{request.GET.urlencode()}|{prefer}".encode()
@@ -396,7 +415,9 @@ def container(request, group_slug, reading_slug):
     return response
 
 
-def _page(request, visible, container_iri, number, last_page, total, iris, *, context) -> dict:
+def _page(
+    request, viewer, visible, container_iri, number, last_page, total, iris, *, context
+) -> dict:
     suffix = "&iris=1" if iris else ""
     rows = visible.order_by("pk")[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
     if iris:
@@ -407,7 +428,7 @@ def _page(request, visible, container_iri, number, last_page, total, iris, *, co
             .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
             .annotate(plus_count=Count("plus_ones"))
         )
-        items = [to_jsonld(request, a, container_iri, context=False) for a in rows]
+        items = [to_jsonld(request, viewer, a, container_iri, context=False) for a in rows]
     page = {}
     if context:
         page["@context"] = ANNO_CONTEXT
@@ -442,7 +463,8 @@ def _create(request, group, membership, reading, container_iri):
     if motivation == "replying":
         where = {"parent": _parent_from(request, target, container_iri, group, reading, membership)}
     else:
-        if motivation not in ROOT_MOTIVATIONS:
+        group_check(membership, GroupAction.ANNOTATE)
+        if motivation not in Annotation.ROOT_MOTIVATIONS:
             raise ApiError(
                 400,
                 "The motivation is one of highlighting, commenting, questioning, replying or "
@@ -464,22 +486,21 @@ def _create(request, group, membership, reading, container_iri):
         **where,
     )
     annotation.plus_count = 0
-    response = _annotation_response(request, annotation, container_iri, status=201)
+    response = _annotation_response(request, membership, annotation, container_iri, status=201)
     response["Location"] = f"{container_iri}{annotation.pk}"
     return response
 
 
 @api_view(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
 def annotation(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, item = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    action = {"PUT": Action.EDIT, "DELETE": Action.DELETE}.get(request.method, Action.SEE)
+    group, membership, group_reading, item = annotation_for(
+        request, group_slug, reading_slug, annotation_id, action
     )
     container_iri = request.build_absolute_uri(
         container_path(group.slug, group_reading.reading.slug)
     )
     if request.method in {"PUT", "DELETE"}:
-        if item.author_id != request.user.pk:
-            raise ApiError(403, "Only its author can change an annotation.")
         if_match = request.headers.get("If-Match")
         if if_match and if_match.strip() not in {etag_for(item), "*"}:
             raise ApiError(
@@ -516,4 +537,4 @@ def annotation(request, group_slug, reading_slug, annotation_id):
         )
         item.refresh_from_db()
     item.plus_count = item.plus_ones.count()
-    return _annotation_response(request, item, container_iri)
+    return _annotation_response(request, membership, item, container_iri)

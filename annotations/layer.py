@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q
 
+from annotations.access import (
+    Action,
+    allowed,
+    author_label,
+    author_username,
+    permits,
+    visible_annotations,
+)
 from annotations.models import Annotation, Flag, PlusOne, Tag
+from groups.access import GroupAction, group_permits
 from groups.models import Membership
 
 
@@ -38,10 +47,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
     """Root annotations the person may see, each with reply_count, answered, plus_count,
     plussed (and flag_count for facilitators). Counts come from grouped queries, so this
     is a fixed number of queries (5, or 6 for a facilitator) however much is written."""
-    facilitator = membership.is_facilitator
-    visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator).filter(
-        reading=reading
-    )
+    visible = visible_annotations(membership).filter(reading=reading)
     roots = (
         visible.filter(parent__isnull=True)
         .select_related("author")
@@ -76,7 +82,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         PlusOne.objects.filter(user_id=user.pk, **in_layer).values_list("annotation_id", flat=True)
     )
     flags = {}
-    if facilitator:
+    if group_permits(membership, GroupAction.OPEN_FLAG_LIST):
         # Open flags on a thread's root or any of its replies, counted per thread.
         flags = Counter(
             root_id or pk
@@ -92,6 +98,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         root.plus_count = plus.get(root.pk, 0)
         root.plussed = root.pk in plussed
         root.flag_count = flags.get(root.pk, 0)
+        root.author_label = author_label(membership, root)
         if filters and filters.unanswered and root.answered:
             continue
         if (
@@ -143,21 +150,20 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
     data = [
         {
             "id": a.pk,
-            "s": a.start,
-            "e": a.end,
-            "m": a.motivation,
-            "a": "[deleted]"
-            if a.is_deleted
-            else (a.author.public_name if a.author else "[deleted account]"),
-            "u": a.author.username if a.author and not a.is_deleted else "",
-            "p": a.is_private,
-            "r": a.reply_count,
-            "q": bool(a.answered) if a.is_question else None,
+            "start": a.start,
+            "end": a.end,
+            "motivation": a.motivation,
+            "author": a.author_label,
+            "username": author_username(membership, a),
+            "private": a.is_private,
+            "replies": a.reply_count,
+            "answered": bool(a.answered) if a.is_question else None,
             "mine": a.author_id == user.pk,
-            "f": a.author_id in facilitator_ids,
-            "h": a.is_hidden,
-            "x": a.is_deleted,
-            "t": a.tag_names,
+            "facilitator": a.author_id in facilitator_ids
+            and permits(membership, Action.SEE_AUTHOR, a),
+            "hidden": a.is_hidden,
+            "deleted": a.is_deleted,
+            "tags": a.tag_names,
         }
         for a in anchored
     ]
@@ -170,15 +176,16 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
         "thread_total": sum(1 for a in anchored if is_thread(a)),
         "flag_total": sum(1 for a in roots if a.flag_count),
         "layer_data": data,
-        "members_data": [{"u": m.user.username, "n": m.user.public_name} for m in members],
+        "members_data": [
+            {"username": m.user.username, "name": m.user.public_name} for m in members
+        ],
         "filters": filters,
     }
 
 
 def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
     """The root and every visible reply, in tree order, each with .depth (capped at 3)."""
-    facilitator = membership.is_facilitator
-    visible = Annotation.objects.visible_to(user, group, is_facilitator=facilitator)
+    visible = visible_annotations(membership)
     rows = list(
         visible.filter(Q(pk=root.pk) | Q(root_id=root.pk))
         .select_related("author", "hidden_by")
@@ -200,9 +207,13 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
     )
     for row in rows:
         row.group, row.reading = group, root.reading  # for permalinks, without a query each
+        if row.root_id == root.pk:
+            row.root = root
         row.plus_count = plus.get(row.pk, 0)
         row.plussed = row.pk in plussed
-    if facilitator:
+        row.author_label = author_label(membership, row)
+        row.can = allowed(membership, row)
+    if group_permits(membership, GroupAction.OPEN_FLAG_LIST):
         flags = {
             f.annotation_id: f
             for f in Flag.objects.filter(

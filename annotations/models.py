@@ -6,17 +6,13 @@ from django.urls import reverse
 BODY_MAX_LENGTH = 10_000
 
 
-class AnnotationQuerySet(models.QuerySet):
-    def visible_to(self, user, group, *, is_facilitator: bool = False):
-        """What `user` may see of `group`'s annotations: group-visible items, their own private
-        notes; hidden items only to their author and to facilitators."""
-        query = self.filter(group=group).filter(
-            Q(visibility=Annotation.Visibility.GROUP) | Q(author_id=user.pk)
-        )
-        if not is_facilitator:
-            query = query.filter(Q(hidden_at__isnull=True) | Q(author_id=user.pk))
-        return query
+# How an author is named where they may not be: the author of a deleted annotation is not
+# named at all, and one whose account is gone is a former member.
+DELETED_LABEL = "[deleted]"
+FORMER_MEMBER_LABEL = "former member"
 
+
+class AnnotationQuerySet(models.QuerySet):
     def roots(self):
         return self.filter(parent__isnull=True)
 
@@ -35,6 +31,8 @@ class Annotation(models.Model):
         QUESTIONING = "questioning", "Question"
         REPLYING = "replying", "Reply"
         TAGGING = "tagging", "Tags"
+
+    ROOT_MOTIVATIONS = frozenset({"highlighting", "commenting", "questioning", "tagging"})
 
     class Visibility(models.TextChoices):
         GROUP = "group", "Group"

@@ -8,13 +8,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from annotations.anchoring import CONTEXT, Anchor, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
 from commonplace import markdown
+from groups import services as group_services
 from groups.access import ensure_writable
 from groups.models import Membership, ReadingGroup
+from readings import services as reading_services
 from readings.models import Reading
 
-CONTEXT = 32
 MAX_TAGS = 10
 TAG_MAX_LENGTH = 50
 TAG_CLEAN = re.compile(r"[^\w\- ]+", re.UNICODE)
@@ -73,7 +75,7 @@ def render_body(
     body: str, group: ReadingGroup, reading: Reading, members: dict[str, User]
 ) -> tuple[str, set[str]]:
     """Cleaned HTML with @mentions of members linked, and the usernames mentioned."""
-    page = reverse("groups:reading", args=[group.slug, reading.slug])
+    page = reverse("annotations:reading", args=[group.slug, reading.slug])
 
     def mention_url(name: str) -> str | None:
         user = members.get(name.lower())
@@ -169,12 +171,7 @@ def annotation_create(
         if parent.is_private:
             annotation.visibility = Annotation.Visibility.PRIVATE
     else:
-        if motivation not in {
-            Annotation.Motivation.HIGHLIGHTING,
-            Annotation.Motivation.COMMENTING,
-            Annotation.Motivation.QUESTIONING,
-            Annotation.Motivation.TAGGING,
-        }:
+        if motivation not in Annotation.ROOT_MOTIVATIONS:
             raise AnnotationError(
                 "The motivation is highlighting, commenting, questioning or tagging.",
                 field="motivation",
@@ -230,8 +227,7 @@ def annotation_update(
             fields += ["body", "body_html", "edited_at"]
             _record_mentions(annotation, names, members)
     if motivation is not None and motivation != annotation.motivation:
-        allowed = {"highlighting", "commenting", "questioning", "tagging"}
-        if annotation.is_reply or motivation not in allowed:
+        if annotation.is_reply or motivation not in Annotation.ROOT_MOTIVATIONS:
             raise AnnotationError("That motivation cannot be set here.", field="motivation")
         annotation.motivation = motivation
         fields.append("motivation")
@@ -346,8 +342,6 @@ def annotation_unhide(*, annotation: Annotation) -> None:
 
 def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
     """After a revision of the reading, move every annotation onto the new text."""
-    from annotations.anchoring import Anchor, reanchor_many
-
     roots = list(
         Annotation.objects.filter(reading=reading, parent__isnull=True, start__isnull=False)
         .only("id", "start", "end", "exact", "prefix", "suffix", "anchoring")
@@ -380,3 +374,27 @@ def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> d
         changed, ["start", "end", "exact", "prefix", "suffix", "anchoring"], batch_size=500
     )
     return counts
+
+
+def _reanchor(reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
+    return annotations_reanchor(reading=reading, old_text=old_text, new_text=new_text)
+
+
+def reading_import_reanchoring(**kwargs) -> Reading:
+    """readings.services.reading_import, moving every group's annotations onto a replaced text
+    in the same transaction (the `import_reading` command uses this)."""
+    return reading_services.reading_import(**kwargs, reanchor=_reanchor)
+
+
+def group_reading_revise(
+    *, group: ReadingGroup, reading: Reading, data: bytes, filename: str, overrides: dict
+) -> Reading:
+    """A facilitator's new text for a reading their group imported; annotations re-anchor."""
+    return group_services.group_reading_revise(
+        group=group,
+        reading=reading,
+        data=data,
+        filename=filename,
+        overrides=overrides,
+        reanchor=_reanchor,
+    )

@@ -5,6 +5,8 @@ from annotations import api, views
 app_name = "annotations"
 base = "groups/<slug:group_slug>/readings/<slug:reading_slug>/"
 urlpatterns = [
+    path(base, views.reading, name="reading"),
+    path(base + "revise/", views.reading_revise, name="reading_revise"),
     path(base + "annotations/", api.container, name="container"),
     path(base + "annotations/<int:annotation_id>", api.annotation, name="annotation"),
     path(base + "threads/", views.thread_list, name="threads"),

@@ -1,29 +1,38 @@
-"""Pages and plain forms for threads: everything here works with JavaScript off.
+"""The group reading page, and the pages and plain forms of its threads: everything here
+works with JavaScript off.
 
 The reading page's script opens the same thread pages in a side panel (`?fragment=1`) and
-posts the same forms with fetch.
+posts the same forms with fetch. Every view asks annotations.access (or groups.access) first.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
-from annotations.access import annotation_for_author, annotation_for_reader, may_mark_answer
+from annotations.access import Action, annotation_for, annotation_for_reader, permits
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
-from annotations.layer import Filters, is_thread, roots_for, thread_for
+from annotations.layer import Filters, is_thread, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
-from groups.access import ensure_writable, group_reading_for_member
+from commonplace.confirm import confirmation_page, is_confirmed
+from groups.access import (
+    GroupAction,
+    group_check,
+    group_permits,
+    group_reading_for_facilitator,
+    group_reading_for_member,
+)
+from groups.forms import ReadingImportForm
 from groups.models import Membership
-from readings.views import reading_layout
+from readings.importer import ReadingImportError
+from readings.layout import reading_layout
 
 
 def _reading_url(group, reading, **params) -> str:
-    url = reverse("groups:reading", args=[group.slug, reading.slug])
+    url = reverse("annotations:reading", args=[group.slug, reading.slug])
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
     return f"{url}?{query}" if query else url
 
@@ -33,10 +42,14 @@ def _thread_url(annotation: Annotation) -> str:
 
 
 def _thread_root(root: Annotation, items: list[Annotation]) -> dict:
-    """The thread's root for the template, and whether this person may see (and answer) it:
+    """The thread's root for the template, and whether this person may reply at its foot:
     when a facilitator hid the root, members still see the replies but cannot add to them."""
     visible = bool(items) and items[0].pk == root.pk
-    return {"root": items[0] if visible else root, "root_visible": visible}
+    return {
+        "root": items[0] if visible else root,
+        "root_visible": visible,
+        "can_reply_to_thread": visible and items[0].can[Action.REPLY],
+    }
 
 
 def facilitator_ids(group) -> set[int]:
@@ -61,11 +74,7 @@ def thread(request, group_slug, reading_slug, annotation_id):
     if (
         root.pk != annotation.pk
         and not request.GET.get("fragment")
-        and Annotation.objects.visible_to(
-            request.user, group, is_facilitator=membership.is_facilitator
-        )
-        .filter(pk=root.pk)
-        .exists()
+        and permits(membership, Action.SEE, root)
     ):
         return redirect(_thread_url(annotation))  # the thread's own address, at this reply
     items = thread_for(request.user, group, membership, root)
@@ -81,8 +90,6 @@ def thread(request, group_slug, reading_slug, annotation_id):
         "reply_to": reply_to,
         "facilitator_ids": facilitator_ids(group),
         "reply_form": ReplyForm(),
-        "can_answer": root.is_question
-        and (membership.is_facilitator or root.author_id == request.user.pk),
     }
     template = (
         "annotations/_thread.html" if request.GET.get("fragment") else "annotations/thread.html"
@@ -102,7 +109,7 @@ def thread_list(request, group_slug, reading_slug):
     if request.GET.get("orphans"):
         roots = [r for r in roots if r.anchoring == Annotation.Anchoring.ORPHAN]
         title = "Orphaned annotations"
-    elif request.GET.get("flagged") and membership.is_facilitator:
+    elif request.GET.get("flagged") and group_permits(membership, GroupAction.OPEN_FLAG_LIST):
         flagged = {
             root_id or pk
             for pk, root_id in Flag.objects.filter(
@@ -149,7 +156,7 @@ def annotate(request, group_slug, reading_slug, block_anchor):
         raise Http404
     form = AnnotateForm(request.POST or None, initial={"quote": block.text})
     if request.method == "POST":
-        ensure_writable(group)
+        group_check(membership, GroupAction.ANNOTATE)
         if form.is_valid():
             quote = form.cleaned_data["quote"].strip()
             index = block.text.find(quote)
@@ -190,14 +197,14 @@ def annotate(request, group_slug, reading_slug, block_anchor):
 @login_required
 @require_POST
 def reply(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, root = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, root = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.REPLY
     )
     form = ReplyForm(request.POST)
     parent = root
     if form.is_valid() and form.cleaned_data.get("parent"):
-        _, _, _, parent = annotation_for_reader(
-            request, group_slug, reading_slug, form.cleaned_data["parent"]
+        _, _, _, parent = annotation_for(
+            request, group_slug, reading_slug, form.cleaned_data["parent"], Action.REPLY
         )
     if form.is_valid():
         try:
@@ -213,7 +220,6 @@ def reply(request, group_slug, reading_slug, annotation_id):
             form.add_error("body", str(error))
         else:
             return redirect(_thread_url(annotation))
-    ensure_writable(group)
     thread_root = root.root or root
     items = thread_for(request.user, group, membership, thread_root)
     context = {
@@ -231,11 +237,9 @@ def reply(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_author(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.EDIT
     )
-    if annotation.is_deleted:
-        raise Http404
     initial = {
         "body": annotation.body,
         "tags": ", ".join(annotation.tags.values_list("name", flat=True)),
@@ -243,25 +247,23 @@ def edit(request, group_slug, reading_slug, annotation_id):
         "visibility": annotation.visibility,
     }
     form = EditForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        ensure_writable(group)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.annotation_update(
-                    annotation=annotation,
-                    body=data["body"],
-                    tags=data["tags"],
-                    visibility=None if annotation.is_reply else (data["visibility"] or None),
-                    motivation=None if annotation.is_reply else (data["kind"] or None),
-                )
-            except services.AnnotationError as error:
-                form.add_error(error.field if error.field in form.fields else None, str(error))
-            else:
-                if _is_fetch(request):
-                    return redirect(_thread_url(annotation))
-                messages.success(request, "Saved.")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.annotation_update(
+                annotation=annotation,
+                body=data["body"],
+                tags=data["tags"],
+                visibility=None if annotation.is_reply else (data["visibility"] or None),
+                motivation=None if annotation.is_reply else (data["kind"] or None),
+            )
+        except services.AnnotationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            if _is_fetch(request):
                 return redirect(_thread_url(annotation))
+            messages.success(request, "Saved.")
+            return redirect(_thread_url(annotation))
     context = {
         "group": group,
         "membership": membership,
@@ -276,9 +278,23 @@ def edit(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_POST
 def delete(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_author(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.DELETE
     )
+    if not is_confirmed(request):
+        replies = Annotation.objects.filter(parent=annotation).count()
+        return confirmation_page(
+            request,
+            title="Delete this annotation?",
+            consequence=(
+                f"It has {replies} repl{'y' if replies == 1 else 'ies'}: they stay, and your "
+                "annotation is shown as “[deleted]” above them."
+                if replies
+                else "It will be gone for good, for you and for the group."
+            ),
+            action="Delete",
+            cancel_url=_thread_url(annotation),
+        )
     root_id = annotation.root_id
     services.annotation_delete(annotation=annotation)
     messages.success(request, "Deleted.")
@@ -294,11 +310,9 @@ def delete(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_POST
 def plus_one(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.PLUS_ONE
     )
-    if annotation.is_deleted:
-        raise Http404
     services.annotation_plus_one(annotation=annotation, user=request.user)
     return redirect(_thread_url(annotation))
 
@@ -306,13 +320,9 @@ def plus_one(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_POST
 def answer(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.MARK_ANSWER
     )
-    if not may_mark_answer(annotation, membership):
-        raise PermissionDenied(
-            "Only the person who asked, or a facilitator, can choose the answer."
-        )
     services.annotation_mark_answer(reply=annotation, is_answer=request.POST.get("value") != "0")
     return redirect(_thread_url(annotation))
 
@@ -320,8 +330,8 @@ def answer(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_POST
 def flag(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.FLAG
     )
     form = FlagForm(request.POST)
     if form.is_valid():
@@ -337,11 +347,9 @@ def flag(request, group_slug, reading_slug, annotation_id):
 @login_required
 @require_POST
 def hide(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, annotation = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
+    group, membership, group_reading, annotation = annotation_for(
+        request, group_slug, reading_slug, annotation_id, Action.HIDE
     )
-    if not membership.is_facilitator:
-        raise PermissionDenied("Only facilitators can hide or show annotations.")
     if request.POST.get("action") == "unhide":
         services.annotation_unhide(annotation=annotation)
         messages.success(request, "It is visible to the group again.")
@@ -357,3 +365,66 @@ def hide(request, group_slug, reading_slug, annotation_id):
         else:
             messages.error(request, "Leave a note saying why it is hidden.")
     return redirect(_thread_url(annotation))
+
+
+# --- the group reading page ------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def reading(request, group_slug, reading_slug):
+    """The reading with the group's layer over it: highlights, margin counts, filters."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    reading = group_reading.reading
+    layout = reading_layout(reading)
+    layer = reading_layer(
+        user=request.user,
+        group=group,
+        membership=membership,
+        reading=reading,
+        layout=layout,
+        filters=Filters.from_request(request),
+    )
+    context = {
+        "group": group,
+        "membership": membership,
+        "group_reading": group_reading,
+        "reading": reading,
+        "annotatable": True,
+        **layout,
+        **layer,
+    }
+    return render(request, "groups/reading.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reading_revise(request, group_slug, reading_slug):
+    """Replace the text of a reading this group imported; annotations are re-anchored."""
+    group, membership, group_reading = group_reading_for_facilitator(
+        request, group_slug, reading_slug, GroupAction.REVISE_TEXT
+    )
+    reading = group_reading.reading
+    form = ReadingImportForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"title": reading.title, "author": reading.author, "text_format": "md"},
+    )
+    if request.method == "POST" and form.is_valid():
+        data, filename = form.source()
+        try:
+            services.group_reading_revise(
+                group=group,
+                reading=reading,
+                data=data,
+                filename=filename,
+                overrides=form.overrides(),
+            )
+        except ReadingImportError as error:
+            form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
+        else:
+            messages.success(request, "The text is revised; annotations were moved onto it.")
+            return redirect(group_reading)
+    context = {"group": group, "membership": membership, "reading": reading, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "groups/reading_revise.html", context, status=status)

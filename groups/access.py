@@ -1,15 +1,31 @@
-"""Who may see and do what in a group: one family of helpers, called first in every view.
+"""Who may see and do what in a group: one table, and the helpers every view calls first.
 
 A person who is not a member gets 404 for everything of a group's (they must not learn
-that it exists); a member without the needed role gets 403. Deny by default.
+that it exists); a member the table refuses gets 403. Deny by default. Read the table as:
+an action is allowed when ALL the conditions of ANY one of its lines hold.
 
-| action                                   | member | facilitator |
-| ---------------------------------------- | ------ | ----------- |
-| read the group, its readings and members | yes    | yes         |
-| leave the group                          | yes    | yes (not the last facilitator) |
-| change settings, archive, add readings   | no     | yes         |
-| invite, remove, promote or demote people | no     | yes         |
+| action              | allowed when                                                           |
+| ------------------- | ---------------------------------------------------------------------- |
+| view                | a member (read the group, its readings, members and annotations)       |
+| leave               | a member (the last facilitator is kept by groups.services)             |
+| annotate            | a member, the group is active (new highlights, comments, questions)    |
+| open_settings       | a facilitator (the settings and add-a-reading pages, also archived)    |
+| change_settings     | a facilitator, the group is active                                     |
+| archive             | a facilitator (archive and unarchive)                                  |
+| add_reading         | a facilitator, the group is active (from the library, or an import)    |
+| remove_reading      | a facilitator, the group is active                                     |
+| revise_text         | a facilitator, the group is active, the group imported that reading     |
+| manage_members      | a facilitator (promote, step down, demote, remove; also when archived) |
+| manage_invitations  | a facilitator (see links and invitations, revoke, withdraw)           |
+| invite              | a facilitator, the group is active (new links, email invitations)      |
+| open_flag_list      | a facilitator                                                          |
+
+The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -22,7 +38,101 @@ class GroupArchived(PermissionDenied):
     """A write to an archived (read-only) group."""
 
 
-def group_for_member(request, slug: str) -> tuple[ReadingGroup, Membership]:
+ARCHIVED_MESSAGE = "This group is archived: it can be read but not changed."
+
+
+class GroupAction(StrEnum):
+    VIEW = "view"
+    LEAVE = "leave"
+    ANNOTATE = "annotate"
+    OPEN_SETTINGS = "open_settings"
+    CHANGE_SETTINGS = "change_settings"
+    ARCHIVE = "archive"
+    ADD_READING = "add_reading"
+    REMOVE_READING = "remove_reading"
+    REVISE_TEXT = "revise_text"
+    MANAGE_MEMBERS = "manage_members"
+    MANAGE_INVITATIONS = "manage_invitations"
+    INVITE = "invite"
+    OPEN_FLAG_LIST = "open_flag_list"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the table, with the reason a person is given when it fails."""
+
+    test: Callable[[Membership, object], bool]
+    reason: str
+    archived: bool = False  # failing it means "the group is archived", not "you may not"
+
+    def __call__(self, membership: Membership, target=None) -> bool:
+        return self.test(membership, target)
+
+
+is_member = Condition(lambda m, target: m is not None, "Only members can do that.")
+is_facilitator = Condition(
+    lambda m, target: m.role == Membership.Role.FACILITATOR, "Only facilitators can do that."
+)
+group_active = Condition(lambda m, target: not m.group.is_archived, ARCHIVED_MESSAGE, archived=True)
+imported_here = Condition(
+    lambda m, target: target is not None and target.reading.owner_group_id == m.group_id,
+    "Only readings imported by this group can be revised here.",
+)
+
+GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
+    GroupAction.VIEW: [[is_member]],
+    GroupAction.LEAVE: [[is_member]],
+    GroupAction.ANNOTATE: [[is_member, group_active]],
+    GroupAction.OPEN_SETTINGS: [[is_facilitator]],
+    GroupAction.CHANGE_SETTINGS: [[is_facilitator, group_active]],
+    GroupAction.ARCHIVE: [[is_facilitator]],
+    GroupAction.ADD_READING: [[is_facilitator, group_active]],
+    GroupAction.REMOVE_READING: [[is_facilitator, group_active]],
+    GroupAction.REVISE_TEXT: [[is_facilitator, group_active, imported_here]],
+    GroupAction.MANAGE_MEMBERS: [[is_facilitator]],
+    GroupAction.MANAGE_INVITATIONS: [[is_facilitator]],
+    GroupAction.INVITE: [[is_facilitator, group_active]],
+    GroupAction.OPEN_FLAG_LIST: [[is_facilitator]],
+}
+
+
+def group_permits(membership: Membership | None, action: GroupAction | str, target=None) -> bool:
+    """May this member do this in their group? `target` is the GroupReading for revise_text."""
+    if membership is None:
+        return False
+    return any(
+        all(condition(membership, target) for condition in line)
+        for line in GROUP_PERMISSIONS[action]
+    )
+
+
+def group_check(membership: Membership, action: GroupAction | str, target=None) -> None:
+    """As `group_permits`, raising GroupArchived when only the archive stands in the way, and
+    PermissionDenied (403) with the reason otherwise."""
+    if group_permits(membership, action, target):
+        return
+    failed = [c for c in GROUP_PERMISSIONS[action][0] if not c(membership, target)]
+    if failed and all(c.archived for c in failed):
+        raise GroupArchived(failed[0].reason)
+    raise PermissionDenied(next(c.reason for c in failed if not c.archived))
+
+
+class GroupAllowed(dict):
+    """What a member may do in the group, for templates: `{% if can.invite %}`."""
+
+    def __missing__(self, key):
+        return False
+
+
+def group_allowed(membership: Membership | None) -> GroupAllowed:
+    return GroupAllowed({action.value: group_permits(membership, action) for action in GroupAction})
+
+
+# --- the helpers views call first ------------------------------------------------------------
+
+
+def group_for(request, slug: str, action: GroupAction = GroupAction.VIEW):
+    """(group, membership): 404 unless a member, then 403 unless the table allows `action`."""
     membership = (
         Membership.objects.select_related("group")
         .filter(group__slug=slug, user_id=request.user.pk)
@@ -32,26 +142,47 @@ def group_for_member(request, slug: str) -> tuple[ReadingGroup, Membership]:
     )
     if membership is None:
         raise Http404("No such group.")
+    group_check(membership, action)
     return membership.group, membership
 
 
-def group_for_facilitator(request, slug: str) -> tuple[ReadingGroup, Membership]:
-    group, membership = group_for_member(request, slug)
-    if not membership.is_facilitator:
-        raise PermissionDenied("Only facilitators can do that.")
-    return group, membership
+def group_for_member(request, slug: str) -> tuple[ReadingGroup, Membership]:
+    return group_for(request, slug, GroupAction.VIEW)
 
 
-def group_reading_for_member(request, slug: str, reading_slug: str):
-    group, membership = group_for_member(request, slug)
+def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.VIEW):
+    """(group, membership, group_reading): 404 unless a member reading it, 403 unless the
+    table allows `action` on this group reading."""
+    membership = (
+        Membership.objects.select_related("group")
+        .filter(group__slug=slug, user_id=request.user.pk)
+        .first()
+        if request.user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise Http404("No such group.")
+    group = membership.group
     group_reading = get_object_or_404(
         GroupReading.objects.select_related("reading", "group"),
         group=group,
         reading__slug=reading_slug,
     )
+    group_check(membership, action, group_reading)
     return group, membership, group_reading
 
 
+def group_reading_for_member(request, slug: str, reading_slug: str):
+    return group_reading_for(request, slug, reading_slug, GroupAction.VIEW)
+
+
+def group_reading_for_facilitator(request, slug: str, reading_slug: str, action: GroupAction):
+    """As group_reading_for_member, for a facilitator's action on the group reading
+    (remove_reading, revise_text, open_flag_list): 403 for anyone the table refuses."""
+    return group_reading_for(request, slug, reading_slug, action)
+
+
 def ensure_writable(group: ReadingGroup) -> None:
+    """The services' own guard: nothing new is written into an archived group."""
     if group.is_archived:
-        raise GroupArchived("This group is archived: it can be read but not changed.")
+        raise GroupArchived(ARCHIVED_MESSAGE)

@@ -111,7 +111,7 @@ class GroupReading(models.Model):
         return f"{self.reading} in {self.group}"
 
     def get_absolute_url(self) -> str:
-        return reverse("groups:reading", args=[self.group.slug, self.reading.slug])
+        return reverse("annotations:reading", args=[self.group.slug, self.reading.slug])
 
 
 class InviteLink(models.Model):

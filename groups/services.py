@@ -1,6 +1,7 @@
 """Writes that touch groups, memberships and invitations. Each runs in one transaction."""
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -131,16 +132,27 @@ def group_reading_import(
 
 
 def group_reading_revise(
-    *, group: ReadingGroup, reading: Reading, data: bytes, filename: str, overrides: dict
+    *,
+    group: ReadingGroup,
+    reading: Reading,
+    data: bytes,
+    filename: str,
+    overrides: dict,
+    reanchor: Callable[[Reading, str, str], object],
 ) -> Reading:
-    """New text for a reading the group imported; reading_import re-anchors annotations."""
+    """New text for a reading the group imported. `reanchor` moves the annotations onto it
+    (annotations.services.group_reading_revise is the service that calls this)."""
     ensure_writable(group)
     if reading.owner_group_id != group.pk:
         raise GroupError("Only readings imported by this group can be revised by it.")
-    revised = reading_import(
-        data=data, filename=filename, slug=reading.slug, overrides=overrides, replace=True
+    return reading_import(
+        data=data,
+        filename=filename,
+        slug=reading.slug,
+        overrides=overrides,
+        replace=True,
+        reanchor=reanchor,
     )
-    return revised
 
 
 def group_reading_remove(*, group: ReadingGroup, reading: Reading) -> None:
@@ -330,3 +342,35 @@ def email_invitation_decline(*, invitation: EmailInvitation) -> None:
     if invitation.problem() is None:
         invitation.declined_at = timezone.now()
         invitation.save(update_fields=["declined_at"])
+
+
+# --- an invitation remembered across log-in or sign-up --------------------------------------
+
+PENDING_INVITE = "pending_invite"
+PENDING_INVITE_SECONDS = 2 * 60 * 60  # a remembered invitation is forgotten after two hours
+
+
+def invitation_remember(session, *, kind: str, token: str) -> None:
+    """Someone signed out opened an invitation: keep it until they log in or sign up."""
+    session[PENDING_INVITE] = {"kind": kind, "token": token, "at": time.time()}
+
+
+def invitation_forget(session) -> None:
+    session.pop(PENDING_INVITE, None)
+
+
+def invitation_accept_remembered(*, session, user: User) -> tuple[Membership | None, bool]:
+    """After log-in or sign-up: join the group whose invitation brought this person here.
+
+    Returns (membership, joined now); (None, False) when nothing (fresh) was remembered.
+    Raises InvitationError when the invitation can no longer be used.
+    """
+    pending = session.pop(PENDING_INVITE, None)
+    if not isinstance(pending, dict):
+        return None, False
+    if time.time() - float(pending.get("at") or 0) > PENDING_INVITE_SECONDS:
+        return None, False
+    accept = {"link": invite_link_accept, "email": email_invitation_accept}.get(pending.get("kind"))
+    if accept is None:
+        return None, False
+    return accept(token=str(pending.get("token", "")), user=user)

@@ -22,12 +22,6 @@ urlpatterns = [
     ),
     path("groups/<slug:group_slug>/readings/add/", views.reading_add, name="reading_add"),
     path("groups/<slug:group_slug>/readings/import/", views.reading_import, name="reading_import"),
-    path("groups/<slug:group_slug>/readings/<slug:reading_slug>/", views.reading, name="reading"),
-    path(
-        "groups/<slug:group_slug>/readings/<slug:reading_slug>/revise/",
-        views.reading_revise,
-        name="reading_revise",
-    ),
     path(
         "groups/<slug:group_slug>/readings/<slug:reading_slug>/remove/",
         views.reading_remove,

@@ -1,31 +1,27 @@
 import re
-import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from annotations.layer import Filters, reading_layer
+from commonplace.confirm import confirmation_page, is_confirmed
 from groups import services
 from groups.access import (
-    ensure_writable,
-    group_for_facilitator,
+    GroupAction,
+    group_for,
     group_for_member,
-    group_reading_for_member,
+    group_permits,
+    group_reading_for_facilitator,
 )
 from groups.forms import EmailInviteForm, GroupForm, InviteLinkForm, ReadingImportForm
 from groups.models import EmailInvitation, InviteLink, Membership
 from readings.importer import ReadingImportError
 from readings.models import Reading
-from readings.views import reading_layout
 
-PENDING_INVITE = "pending_invite"
-PENDING_INVITE_SECONDS = 2 * 60 * 60  # a remembered invitation is forgotten after two hours
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what groups.models.new_token makes
 
@@ -52,6 +48,8 @@ def detail(request, group_slug):
         )
     )
     group_readings = list(group.group_readings.select_related("reading", "added_by"))
+    for group_reading in group_readings:
+        group_reading.can_revise = group_permits(membership, GroupAction.REVISE_TEXT, group_reading)
     context = {
         "group": group,
         "membership": membership,
@@ -66,14 +64,13 @@ def detail(request, group_slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_view(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
+    action = GroupAction.CHANGE_SETTINGS if request.method == "POST" else GroupAction.OPEN_SETTINGS
+    group, membership = group_for(request, group_slug, action)
     form = GroupForm(request.POST or None, instance=group)
-    if request.method == "POST":
-        ensure_writable(group)
-        if form.is_valid():
-            services.group_update(group=group, **form.cleaned_data)
-            messages.success(request, "Group settings saved.")
-            return redirect(group)
+    if request.method == "POST" and form.is_valid():
+        services.group_update(group=group, **form.cleaned_data)
+        messages.success(request, "Group settings saved.")
+        return redirect(group)
     context = {"group": group, "membership": membership, "form": form}
     status = 400 if request.method == "POST" else 200
     return render(request, "groups/settings.html", context, status=status)
@@ -82,7 +79,18 @@ def settings_view(request, group_slug):
 @login_required
 @require_POST
 def archive(request, group_slug):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.ARCHIVE)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Archive “{group.name}”?",
+            consequence=(
+                "Everything stays readable, but nobody can annotate, reply, invite or join "
+                "until a facilitator unarchives the group."
+            ),
+            action="Archive the group",
+            cancel_url=group.get_absolute_url(),
+        )
     services.group_archive(group=group)
     messages.success(
         request, "The group is archived: everything stays readable, nothing new can be written."
@@ -93,7 +101,7 @@ def archive(request, group_slug):
 @login_required
 @require_POST
 def unarchive(request, group_slug):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.ARCHIVE)
     services.group_unarchive(group=group)
     messages.success(request, "The group is active again.")
     return redirect(group)
@@ -111,7 +119,7 @@ def _membership_in(group, user_id) -> Membership:
 @login_required
 @require_POST
 def member_role(request, group_slug, user_id):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.MANAGE_MEMBERS)
     target = _membership_in(group, user_id)
     role = request.POST.get("role", "")
     try:
@@ -129,10 +137,22 @@ def member_role(request, group_slug, user_id):
 @login_required
 @require_POST
 def member_remove(request, group_slug, user_id):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.MANAGE_MEMBERS)
     target = _membership_in(group, user_id)
     if target.user_id == request.user.pk:
         return leave(request, group_slug)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Remove {target.user.public_name} from the group?",
+            consequence=(
+                f"{target.user.public_name} will no longer see “{group.name}”. What they wrote "
+                "stays. They cannot rejoin through an invitation link, only through a personal "
+                "invitation."
+            ),
+            action="Remove",
+            cancel_url=reverse("groups:detail", args=[group.slug]) + "#people",
+        )
     try:
         services.membership_remove(membership=target, removed_by=request.user)
     except services.GroupError as error:
@@ -145,7 +165,18 @@ def member_remove(request, group_slug, user_id):
 @login_required
 @require_POST
 def leave(request, group_slug):
-    group, membership = group_for_member(request, group_slug)
+    group, membership = group_for(request, group_slug, GroupAction.LEAVE)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Leave “{group.name}”?",
+            consequence=(
+                "You will no longer see the group or its annotations. What you wrote stays. "
+                "To come back you need a new invitation."
+            ),
+            action="Leave the group",
+            cancel_url=group.get_absolute_url(),
+        )
     try:
         services.membership_remove(membership=membership)
     except services.GroupError as error:
@@ -161,10 +192,10 @@ def leave(request, group_slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def reading_add(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
+    action = GroupAction.ADD_READING if request.method == "POST" else GroupAction.OPEN_SETTINGS
+    group, membership = group_for(request, group_slug, action)
     import_form = ReadingImportForm()
     if request.method == "POST":
-        ensure_writable(group)
         wanted = request.POST.get("reading", "")
         if not SLUG.fullmatch(wanted):
             raise Http404("No such reading.")
@@ -180,8 +211,7 @@ def reading_add(request, group_slug):
 @login_required
 @require_POST
 def reading_import(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
-    ensure_writable(group)
+    group, membership = group_for(request, group_slug, GroupAction.ADD_READING)
     form = ReadingImportForm(request.POST, request.FILES)
     if form.is_valid():
         data, filename = form.source()
@@ -221,75 +251,23 @@ def _reading_add_page(request, group, membership, import_form, status=200):
 @login_required
 @require_POST
 def reading_remove(request, group_slug, reading_slug):
-    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
-    if not membership.is_facilitator:
-        raise PermissionDenied("Only facilitators can do that.")
+    group, membership, group_reading = group_reading_for_facilitator(
+        request, group_slug, reading_slug, GroupAction.REMOVE_READING
+    )
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Take “{group_reading.reading.title}” off the list?",
+            consequence=(
+                "Members will no longer find it among the group's readings. The group's "
+                "annotations on it are kept, and come back if a facilitator adds it again."
+            ),
+            action="Take it off the list",
+            cancel_url=group.get_absolute_url(),
+        )
     services.group_reading_remove(group=group, reading=group_reading.reading)
     messages.success(request, f"“{group_reading.reading.title}” was taken off the group's list.")
     return redirect(group)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def reading_revise(request, group_slug, reading_slug):
-    """Replace the text of a reading this group imported; annotations are re-anchored."""
-    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
-    if not membership.is_facilitator:
-        raise PermissionDenied("Only facilitators can do that.")
-    reading = group_reading.reading
-    if reading.owner_group_id != group.pk:
-        raise PermissionDenied("Only readings imported by this group can be revised here.")
-    form = ReadingImportForm(
-        request.POST or None,
-        request.FILES or None,
-        initial={"title": reading.title, "author": reading.author, "text_format": "md"},
-    )
-    if request.method == "POST":
-        ensure_writable(group)
-        if form.is_valid():
-            data, filename = form.source()
-            try:
-                services.group_reading_revise(
-                    group=group,
-                    reading=reading,
-                    data=data,
-                    filename=filename,
-                    overrides=form.overrides(),
-                )
-            except ReadingImportError as error:
-                form.add_error("file" if form.cleaned_data.get("file") else "text", str(error))
-            else:
-                messages.success(request, "The text is revised; annotations were moved onto it.")
-                return redirect(group_reading)
-    context = {"group": group, "membership": membership, "reading": reading, "form": form}
-    status = 400 if request.method == "POST" else 200
-    return render(request, "groups/reading_revise.html", context, status=status)
-
-
-@login_required
-@require_safe
-def reading(request, group_slug, reading_slug):
-    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
-    reading = group_reading.reading
-    layout = reading_layout(reading)
-    layer = reading_layer(
-        user=request.user,
-        group=group,
-        membership=membership,
-        reading=reading,
-        layout=layout,
-        filters=Filters.from_request(request),
-    )
-    context = {
-        "group": group,
-        "membership": membership,
-        "group_reading": group_reading,
-        "reading": reading,
-        "annotatable": True,
-        **layout,
-        **layer,
-    }
-    return render(request, "groups/reading.html", context)
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -298,7 +276,7 @@ def reading(request, group_slug, reading_slug):
 @login_required
 @require_safe
 def invitations(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
+    group, membership = group_for(request, group_slug, GroupAction.MANAGE_INVITATIONS)
     return _invitations_page(request, group, membership)
 
 
@@ -323,8 +301,7 @@ def _invitations_page(request, group, membership, *, link_form=None, email_form=
 @login_required
 @require_POST
 def link_create(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
-    ensure_writable(group)
+    group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = InviteLinkForm(request.POST)
     if not form.is_valid():
         return _invitations_page(request, group, membership, link_form=form, status=400)
@@ -344,8 +321,19 @@ def link_create(request, group_slug):
 @login_required
 @require_POST
 def link_revoke(request, group_slug, link_id):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.MANAGE_INVITATIONS)
     link = get_object_or_404(InviteLink, group=group, pk=link_id)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title="Turn off this invitation link?",
+            consequence=(
+                "Nobody else will be able to join with it; people who already joined stay. "
+                "This cannot be undone, but you can make a new link."
+            ),
+            action="Turn it off",
+            cancel_url=reverse("groups:invitations", args=[group.slug]),
+        )
     services.invite_link_revoke(link=link)
     messages.success(request, "The link is turned off: nobody else can join with it.")
     return redirect("groups:invitations", group.slug)
@@ -354,8 +342,7 @@ def link_revoke(request, group_slug, link_id):
 @login_required
 @require_POST
 def email_invite(request, group_slug):
-    group, membership = group_for_facilitator(request, group_slug)
-    ensure_writable(group)
+    group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = EmailInviteForm(request.POST)
     if not form.is_valid():
         return _invitations_page(request, group, membership, email_form=form, status=400)
@@ -372,7 +359,7 @@ def email_invite(request, group_slug):
 @login_required
 @require_POST
 def email_withdraw(request, group_slug, invitation_id):
-    group, _ = group_for_facilitator(request, group_slug)
+    group, _ = group_for(request, group_slug, GroupAction.MANAGE_INVITATIONS)
     invitation = get_object_or_404(EmailInvitation, group=group, pk=invitation_id)
     services.email_invitation_withdraw(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
@@ -397,7 +384,7 @@ def join(request, token):
     if problem:
         return _invitation_problem(request, problem)
     if not request.user.is_authenticated:
-        request.session[PENDING_INVITE] = {"kind": "link", "token": token, "at": time.time()}
+        services.invitation_remember(request.session, kind="link", token=token)
         return render(request, "groups/join.html", {"group": link.group, "next": request.path})
     if request.method == "POST":
         return _accept(request, services.invite_link_accept, token)
@@ -424,7 +411,7 @@ def invitation(request, token):
     if problem:
         return _invitation_problem(request, problem)
     if not request.user.is_authenticated:
-        request.session[PENDING_INVITE] = {"kind": "email", "token": token, "at": time.time()}
+        services.invitation_remember(request.session, kind="email", token=token)
     elif request.method == "POST":
         if request.POST.get("decision") == "decline":
             services.email_invitation_decline(invitation=invite)
@@ -443,34 +430,9 @@ def _accept(request, accept, token):
         membership, _ = accept(token=token, user=request.user)
     except services.InvitationError as error:
         return _invitation_problem(request, error.reason)
-    request.session.pop(PENDING_INVITE, None)
+    services.invitation_forget(request.session)
     messages.success(request, f"Welcome to “{membership.group.name}”!")
     return redirect(membership.group)
-
-
-def accept_pending_invitation(request, user):
-    """After log-in or sign-up: join the group whose invitation brought this person here.
-
-    Returns the group's URL, or None when there was nothing to accept.
-    """
-    pending = request.session.pop(PENDING_INVITE, None)
-    if not isinstance(pending, dict):
-        return None
-    if time.time() - float(pending.get("at") or 0) > PENDING_INVITE_SECONDS:
-        return None
-    accept = {"link": services.invite_link_accept, "email": services.email_invitation_accept}.get(
-        pending.get("kind")
-    )
-    if accept is None:
-        return None
-    try:
-        membership, joined = accept(token=str(pending.get("token", "")), user=user)
-    except services.InvitationError as error:
-        messages.error(request, str(error))
-        return None
-    if joined:
-        messages.success(request, f"Welcome to “{membership.group.name}”!")
-    return membership.group.get_absolute_url()
 
 
 def _invitation_problem(request, reason):

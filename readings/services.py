@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from pathlib import PurePath
 
 from django.db import IntegrityError, transaction
@@ -32,12 +33,18 @@ def reading_import(
     overrides: dict[str, str] | None = None,
     replace: bool = False,
     added_by=None,
+    reanchor: Callable[[Reading, str, str], object] | None = None,
 ) -> Reading:
     """Create (or with replace=True, revise) a reading from a .md or .txt file's bytes.
 
     Raises ReadingImportError with a readable message; on error nothing is written.
     `overrides` (e.g. a title typed into a form) win over the file's front matter.
+    Replacing a text calls `reanchor(reading, old_text, new_text)` inside the same transaction:
+    the annotations app passes the function that moves annotations onto the new text (this
+    app knows nothing of annotations; see annotations.services.reading_import_reanchoring).
     """
+    if replace and reanchor is None:
+        raise TypeError("Replacing a reading's text needs `reanchor`, or annotations go stale.")
     parsed = parse_file(data, filename)
     meta = {**parsed.meta, **{k: v for k, v in (overrides or {}).items() if v}}
     if not meta.get("title") and PurePath(filename).suffix.lower() in TEXT_SUFFIXES:
@@ -85,11 +92,7 @@ def reading_import(
                 ) from None
         _write_structure(reading, parsed)
         if old_text is not None:
-            from annotations.services import annotations_reanchor
-
-            annotations_reanchor(
-                reading=reading, old_text=old_text, new_text=reading.canonical_text()
-            )
+            reanchor(reading, old_text, reading.canonical_text())
     return reading
 
 

@@ -27,9 +27,9 @@ ROOTS, REPLIES, RUNS = 2_000, 5_000, 7
 def build():
     from accounts.models import User
     from annotations.models import Annotation
+    from demo.management.commands.seed_demo import ESSAY_PATH, ESSAY_SLUG
     from groups.models import GroupReading, Membership
     from groups.services import group_create
-    from readings.management.commands.seed_demo import ESSAY_PATH, ESSAY_SLUG
     from readings.services import reading_import
 
     essay = reading_import(data=ESSAY_PATH.read_bytes(), filename=ESSAY_PATH.name, slug=ESSAY_SLUG)

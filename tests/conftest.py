@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from readings.management.commands.seed_demo import ESSAY_PATH, ESSAY_SLUG
+from demo.management.commands.seed_demo import ESSAY_PATH, ESSAY_SLUG
 from readings.services import reading_import
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is only

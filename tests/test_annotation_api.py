@@ -414,7 +414,7 @@ def test_the_prefix_is_shorter_at_the_start_of_the_text(as_member, url, essay):
 
 
 def test_the_group_reading_page_is_accepted_as_the_source(as_member, url, group, essay):
-    page = ORIGIN + reverse("groups:reading", args=[group.slug, essay.slug])
+    page = ORIGIN + reverse("annotations:reading", args=[group.slug, essay.slug])
 
     response = post(as_member, url, comment(essay, target=target(essay, source=page)))
 
@@ -489,7 +489,7 @@ def test_a_private_note_is_invisible_to_other_members(client, url, group, essay,
     client.force_login(classmate)
     listing = client.get(url).json()
     item = client.get(iri.removeprefix(ORIGIN))
-    page = client.get(reverse("groups:reading", args=[group.slug, essay.slug]))
+    page = client.get(reverse("annotations:reading", args=[group.slug, essay.slug]))
 
     assert listing["total"] == 0
     assert iri not in json.dumps(listing)
@@ -797,7 +797,7 @@ def test_a_session_put_or_delete_without_the_csrf_token_gets_403(member, note):
 def test_a_session_post_with_the_csrf_token_is_accepted(member, group, url, essay):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(member)
-    browser.get(reverse("groups:reading", args=[group.slug, essay.slug]))
+    browser.get(reverse("annotations:reading", args=[group.slug, essay.slug]))
     token = browser.cookies["csrftoken"].value
 
     response = post(browser, url, comment(essay), **{"X-CSRFToken": token})
@@ -889,7 +889,7 @@ def test_an_annotation_outlives_its_authors_account(client, note, member, facili
     response = client.get(item_path(note))
 
     assert response.status_code == 200
-    assert response.json()["creator"] == {"type": "Person", "name": "[deleted account]"}
+    assert response.json()["creator"] == {"type": "Person", "name": "former member"}
 
 
 def test_an_unknown_annotation_gives_404(as_member, url):

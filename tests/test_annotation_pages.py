@@ -25,7 +25,7 @@ def fast_passwords(settings):
 
 
 def reading_url(group, reading) -> str:
-    return reverse("groups:reading", args=[group.slug, reading.slug])
+    return reverse("annotations:reading", args=[group.slug, reading.slug])
 
 
 def note_url(name: str, annotation) -> str:
@@ -65,7 +65,7 @@ def margin_counts(page: str) -> dict[str, int]:
 
 
 def blocks_of(reading) -> list:
-    from readings.views import reading_layout
+    from readings.layout import reading_layout
 
     return [b for s in reading_layout(reading)["sections"] for b in s.block_list]
 
@@ -161,11 +161,11 @@ def test_the_page_embeds_the_layer_as_json_data(as_member, group, essay, comment
     (item,) = layer_data(page(as_member, group, essay))
 
     assert item["id"] == comment.pk
-    assert (item["s"], item["e"]) == (start, end)
-    assert item["m"] == "commenting"
-    assert item["u"] == "maria" and item["mine"] is True
-    assert item["t"] == ["democracy"]
-    assert item["p"] is False and item["h"] is False and item["x"] is False
+    assert (item["start"], item["end"]) == (start, end)
+    assert item["motivation"] == "commenting"
+    assert item["username"] == "maria" and item["mine"] is True
+    assert item["tags"] == ["democracy"]
+    assert item["private"] is False and item["hidden"] is False and item["deleted"] is False
 
 
 def test_the_layer_holds_only_what_the_viewer_may_see(
@@ -379,8 +379,8 @@ def test_a_thread_outlives_its_authors_account(as_facilitator, group, essay, com
     reading = page(as_facilitator, group, essay)
 
     assert thread.status_code == 200
-    assert "[deleted account]" in thread.content.decode()
-    assert [item["a"] for item in layer_data(reading)] == ["[deleted account]"]
+    assert "former member" in thread.content.decode()
+    assert [item["author"] for item in layer_data(reading)] == ["former member"]
 
 
 def test_a_replys_own_url_redirects_to_its_thread(as_member, comment, facilitator):
@@ -515,7 +515,7 @@ def test_another_member_cannot_edit(as_facilitator, comment):
 
 
 def test_the_author_deletes_an_annotation(as_member, group, essay, comment):
-    response = as_member.post(note_url("delete", comment))
+    response = as_member.post(note_url("delete", comment), {"confirmed": "1"})
 
     assert response.status_code == 302
     assert response["Location"] == reading_url(group, essay)
@@ -525,7 +525,7 @@ def test_the_author_deletes_an_annotation(as_member, group, essay, comment):
 def test_deleting_an_annotation_with_replies_shows_deleted(as_member, comment, facilitator):
     reply = reply_to(comment, facilitator, body="Still here.")
 
-    response = as_member.post(note_url("delete", comment))
+    response = as_member.post(note_url("delete", comment), {"confirmed": "1"})
 
     assert response.status_code == 302
     html = as_member.get(thread_url(comment)).content.decode()

@@ -29,7 +29,8 @@ def fast_passwords(settings):
 
 
 def url(name: str, group, *args) -> str:
-    return reverse(f"groups:{name}", args=[group.slug, *args])
+    app = "annotations" if name in {"reading", "reading_revise"} else "groups"
+    return reverse(f"{app}:{name}", args=[group.slug, *args])
 
 
 def text_of(response) -> str:
@@ -216,7 +217,7 @@ def test_invalid_settings_are_shown_on_the_form_and_change_nothing(as_facilitato
 
 
 def test_archiving_makes_the_group_read_only_and_says_so(as_facilitator, group):
-    response = as_facilitator.post(url("archive", group))
+    response = as_facilitator.post(url("archive", group), {"confirmed": "1"})
 
     group.refresh_from_db()
     assert response.status_code == 302
@@ -257,7 +258,9 @@ def test_an_archived_group_refuses_changes(as_facilitator, archived, name, data,
 
 
 def test_an_archived_group_refuses_taking_a_reading_off_its_list(as_facilitator, archived, minutes):
-    response = as_facilitator.post(url("reading_remove", archived, minutes.slug))
+    response = as_facilitator.post(
+        url("reading_remove", archived, minutes.slug), {"confirmed": "1"}
+    )
 
     assert response.status_code == 403
     assert GroupReading.objects.filter(group=archived, reading=minutes).exists()
@@ -305,7 +308,7 @@ def test_unarchiving_lets_the_group_change_again(as_facilitator, archived):
 
 
 def test_the_last_facilitator_cannot_leave(as_facilitator, group, facilitator):
-    response = as_facilitator.post(url("leave", group), follow=True)
+    response = as_facilitator.post(url("leave", group), {"confirmed": "1"}, follow=True)
 
     assert role_of(facilitator, group) == FACILITATOR
     assert "You are the group's only facilitator" in text_of(response)
@@ -322,7 +325,9 @@ def test_the_last_facilitator_cannot_step_down(as_facilitator, group, facilitato
 
 
 def test_the_last_facilitator_cannot_remove_themselves_either(as_facilitator, group, facilitator):
-    response = as_facilitator.post(url("member_remove", group, facilitator.pk), follow=True)
+    response = as_facilitator.post(
+        url("member_remove", group, facilitator.pk), {"confirmed": "1"}, follow=True
+    )
 
     assert role_of(facilitator, group) == FACILITATOR
     assert "only facilitator" in text_of(response)
@@ -367,7 +372,7 @@ def test_the_last_facilitator_can_leave_after_appointing_another(
 ):
     as_facilitator.post(url("member_role", group, member.pk), {"role": FACILITATOR})
 
-    response = as_facilitator.post(url("leave", group))
+    response = as_facilitator.post(url("leave", group), {"confirmed": "1"})
 
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -377,7 +382,7 @@ def test_the_last_facilitator_can_leave_after_appointing_another(
 
 
 def test_a_member_can_leave(as_member, group, member):
-    response = as_member.post(url("leave", group), follow=True)
+    response = as_member.post(url("leave", group), {"confirmed": "1"}, follow=True)
 
     assert role_of(member, group) is None
     assert "You have left “Tuesday Reading Circle”" in text_of(response)
@@ -408,7 +413,9 @@ def test_a_removed_member_loses_access_at_once_and_what_they_added_stays(
     facilitator_client = Client()
     facilitator_client.force_login(facilitator)
 
-    response = facilitator_client.post(url("member_remove", group, member.pk), follow=True)
+    response = facilitator_client.post(
+        url("member_remove", group, member.pk), {"confirmed": "1"}, follow=True
+    )
 
     assert role_of(member, group) is None
     assert "Maria Member has been removed from the group" in text_of(response)
@@ -423,7 +430,7 @@ def test_a_removed_member_loses_access_at_once_and_what_they_added_stays(
 
 
 def test_removing_someone_who_is_not_in_the_group_is_404(as_facilitator, group, outsider):
-    response = as_facilitator.post(url("member_remove", group, outsider.pk))
+    response = as_facilitator.post(url("member_remove", group, outsider.pk), {"confirmed": "1"})
 
     assert response.status_code == 404
 
@@ -505,7 +512,7 @@ def test_another_groups_reading_cannot_be_added(as_facilitator, group, other_gro
 
 
 def test_the_facilitator_takes_a_reading_off_the_list(as_facilitator, group, essay):
-    response = as_facilitator.post(url("reading_remove", group, essay.slug))
+    response = as_facilitator.post(url("reading_remove", group, essay.slug), {"confirmed": "1"})
 
     assert response.status_code == 302
     assert not GroupReading.objects.filter(group=group, reading=essay).exists()

@@ -325,7 +325,7 @@ def test_the_invitations_page_lists_who_joined_through_each_link(
 
 def test_the_facilitator_revokes_a_link(as_facilitator, group, link, client, outsider):
     response = as_facilitator.post(
-        reverse("groups:link_revoke", args=[group.slug, link.pk]), follow=True
+        reverse("groups:link_revoke", args=[group.slug, link.pk]), {"confirmed": "1"}, follow=True
     )
 
     link.refresh_from_db()
@@ -344,7 +344,9 @@ def test_a_link_of_another_group_cannot_be_revoked_from_here(
 ):
     theirs = invite_link_create(group=other_group, created_by=other_member)
 
-    response = as_facilitator.post(reverse("groups:link_revoke", args=[group.slug, theirs.pk]))
+    response = as_facilitator.post(
+        reverse("groups:link_revoke", args=[group.slug, theirs.pk]), {"confirmed": "1"}
+    )
 
     theirs.refresh_from_db()
     assert response.status_code == 404
@@ -730,7 +732,7 @@ def test_home_shows_no_invitation_for_an_address_that_is_not_verified(
 
 def test_a_removed_member_cannot_come_back_through_a_link(client, group, member, link, facilitator):
     client.force_login(facilitator)
-    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]))
+    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]), {"confirmed": "1"})
     assert not is_member(member, group)
 
     client.force_login(member)
@@ -745,7 +747,7 @@ def test_a_personal_invitation_lets_a_removed_member_back_in(client, group, memb
     from groups.services import email_invitation_accept, email_invitations_send, invite_link_create
 
     client.force_login(facilitator)
-    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]))
+    client.post(reverse("groups:member_remove", args=[group.slug, member.pk]), {"confirmed": "1"})
     [invitation], _ = email_invitations_send(
         group=group, invited_by=facilitator, emails=[member.email]
     )
@@ -755,7 +757,7 @@ def test_a_personal_invitation_lets_a_removed_member_back_in(client, group, memb
     assert is_member(member, group)
     # …and from then on links work for them again, as for anyone.
     client.force_login(member)
-    client.post(reverse("groups:leave", args=[group.slug]))
+    client.post(reverse("groups:leave", args=[group.slug]), {"confirmed": "1"})
     link = invite_link_create(group=group, created_by=facilitator)
     client.post(join_url(link))
     assert is_member(member, group)
@@ -765,7 +767,7 @@ def test_someone_who_left_of_their_own_accord_can_rejoin_through_a_link(
     client, group, member, link
 ):
     client.force_login(member)
-    client.post(reverse("groups:leave", args=[group.slug]))
+    client.post(reverse("groups:leave", args=[group.slug]), {"confirmed": "1"})
     assert not is_member(member, group)
 
     client.post(join_url(link))

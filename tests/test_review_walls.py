@@ -33,7 +33,7 @@ READING_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "reading
 
 
 def reading_url(group, reading) -> str:
-    return reverse("groups:reading", args=[group.slug, reading.slug])
+    return reverse("annotations:reading", args=[group.slug, reading.slug])
 
 
 def threads_url(group, reading) -> str:
@@ -162,7 +162,7 @@ def test_the_layer_data_does_not_name_who_wrote_a_deleted_annotation(
     # ...but the reading page's data names her, and ?member=maria still finds it.
     page = client.get(reading_url(group, essay)).content.decode()
     entry = next(a for a in layer_data(page) if a["id"] == root.pk)
-    assert "Maria" not in entry["a"] and entry["u"] != "maria"
+    assert "Maria" not in entry["author"] and entry["username"] != "maria"
     filtered = client.get(reading_url(group, essay) + "?member=maria").content.decode()
     assert root.pk not in {a["id"] for a in layer_data(filtered)}
 
@@ -422,7 +422,7 @@ def test_the_author_sees_everything_of_their_private_note(client, group, essay, 
     page = client.get(reading_url(group, essay)).content.decode()
 
     assert [a["id"] for a in layer_data(page)] == [secret.pk]
-    assert layer_data(page)[0]["p"] is True
+    assert layer_data(page)[0]["private"] is True
     assert "secrettag" in tag_options(page)
     assert client.get(note_url("thread", secret)).status_code == 200
     assert client.get(container_url(group, essay)).json()["total"] == 1
@@ -448,7 +448,7 @@ def test_the_authors_reply_to_their_private_note_stays_private(
         assert "And another thing" not in listed
     client.force_login(member)
     page = client.get(reading_url(group, essay)).content.decode()
-    assert layer_data(page)[0]["r"] == 1
+    assert layer_data(page)[0]["replies"] == 1
 
 
 def test_a_reply_form_post_to_a_private_note_is_private_even_when_it_asks_otherwise(
@@ -563,7 +563,7 @@ def test_a_hidden_reply_is_absent_from_the_thread_and_its_count(
     page = client.get(reading_url(group, essay)).content.decode()
 
     assert "Rude reply." not in thread and "Be kind." not in thread
-    assert layer_data(page)[0]["r"] == 0
+    assert layer_data(page)[0]["replies"] == 0
     assert client.get(note_url("thread", bad) + "?fragment=1").status_code == 404
 
 
@@ -703,7 +703,7 @@ def test_a_reading_of_another_group_is_a_404_under_this_groups_url(group, night_
         threads_url(group, night_only),
         container_url(group, night_only),
         reverse("annotations:annotate", args=[group.slug, night_only.slug, "p-00000000"]),
-        reverse("groups:reading_revise", args=[group.slug, night_only.slug]),
+        reverse("annotations:reading_revise", args=[group.slug, night_only.slug]),
         reverse("readings:detail", args=[night_only.slug]),
         reverse("readings:text", args=[night_only.slug]),
     ]
@@ -870,8 +870,8 @@ def test_a_hostile_display_name_is_escaped_everywhere(client, group, essay, eve,
         assert "<b>bold" not in html, name
     # the layer JSON still carries the name, as data the script only ever puts in textContent
     data = layer_data(pages["reading"].content.decode())
-    assert data[0]["a"] == '<img src=x onerror=alert("eve")>'
-    assert data[0]["t"] == ["bboldb"]  # tags keep only letters, digits, - _ and spaces
+    assert data[0]["author"] == '<img src=x onerror=alert("eve")>'
+    assert data[0]["tags"] == ["bboldb"]  # tags keep only letters, digits, - _ and spaces
 
 
 def test_a_hostile_group_name_is_escaped(client, essay, facilitator):

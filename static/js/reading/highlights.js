@@ -25,8 +25,8 @@ function unwrap(root) {
   }
 }
 
-/** Wrap [from, to) (UTF-16 offsets within el's text) in marks: `make(i)` makes the mark for
- *  its i-th text node (a passage with <em> in it takes several). */
+/** Wrap [from, to) (UTF-16 offsets within el's text) in marks made by `make` (one for each
+ *  text node: a passage with <em> in it takes several). */
 function wrapRange(el, from, to, make) {
   const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
   let offset = 0;
@@ -39,19 +39,17 @@ function wrapRange(el, from, to, make) {
     offset += length;
     if (offset >= to) break;
   }
-  pieces.forEach(([node, a, b], index) => {
+  for (const [node, a, b] of pieces) {
     let target = node;
     if (a > 0) target = target.splitText(a);
     if (b - a < target.data.length) target.splitText(b - a);
-    const mark = make(index);
+    const mark = make();
     target.parentNode.insertBefore(mark, target);
     mark.appendChild(target);
-  });
+  }
 }
 
-/** A mark over `items`; with `opens` ({starting, words}), also the button that opens the
- *  annotations starting there. */
-function makeMark(items, opens) {
+function makeMark(items) {
   const mark = document.createElement("mark");
   mark.className = "hl";
   mark.dataset.ids = items.map((a) => a.id).join(" ");
@@ -61,21 +59,28 @@ function makeMark(items, opens) {
   if (items.some((a) => a.private)) mark.classList.add("hl--private");
   if (items.some((a) => a.motivation === "questioning")) mark.classList.add("hl--question");
   for (const a of items) mark.classList.add(`hl-${a.id}`);
-  if (opens) {
-    // The name holds the words themselves, so nothing of the text is lost to a screen reader.
-    mark.dataset.starts = opens.starting.map((a) => a.id).join(" ");
-    mark.tabIndex = 0;
-    mark.setAttribute("role", "button");
-    mark.setAttribute("aria-label", `${opens.starting.map(describe).join("; ")}: “${opens.words}”`);
-  }
   return mark;
+}
+
+/** Make the first mark of annotation `a` (the first outside a link in the text, if there is
+ *  one) the button that opens it; annotations starting together share one. */
+function makeButton({ body, layer }, a) {
+  const marks = [...body.querySelectorAll(`mark.hl-${a.id}`)];
+  const mark = marks.find((m) => !m.closest("a[href]")) ?? marks[0];
+  if (!mark) return;
+  const ids = [...(mark.dataset.starts?.split(" ") ?? []), String(a.id)];
+  mark.dataset.starts = ids.join(" ");
+  mark.tabIndex = 0;
+  mark.setAttribute("role", "button");
+  // The name ends with the words themselves, so nothing of the text is lost to a screen reader.
+  const who = ids.map((id) => describe(layer.get(Number(id)))).join("; ");
+  mark.setAttribute("aria-label", `${who}: “${mark.textContent}”`);
 }
 
 /** Redraw every mark in the reading from the layer, then the margin counts. */
 export function drawHighlights(page) {
   const { body, text, layer } = page;
   unwrap(body);
-  const started = new Set();
   for (const seg of text.segments) {
     const covering = layer.overlapping(seg.start, seg.end);
     if (!covering.length) continue;
@@ -89,18 +94,14 @@ export function drawHighlights(page) {
     for (let i = 0; i + 1 < points.length; i++) {
       const [a, b] = [points[i], points[i + 1]];
       const items = covering.filter((x) => x.start - seg.start <= a && x.end - seg.start >= b);
-      if (!items.length) continue;
-      const starting = items.filter((x) => !started.has(x.id));
-      for (const x of starting) started.add(x.id);
-      pieces.push([a, b, items, starting]);
+      if (items.length) pieces.push([a, b, items]);
     }
     // Wrap from the end so earlier offsets stay valid.
-    for (const [a, b, items, starting] of pieces.reverse()) {
-      const [from, to] = [utf16Index(seg.text, a), utf16Index(seg.text, b)];
-      const opens = starting.length ? { starting, words: seg.text.slice(from, to) } : null;
-      wrapRange(seg.el, from, to, (i) => makeMark(items, i === 0 ? opens : null));
+    for (const [a, b, items] of pieces.reverse()) {
+      wrapRange(seg.el, utf16Index(seg.text, a), utf16Index(seg.text, b), () => makeMark(items));
     }
   }
+  for (const a of layer.items) makeButton(page, a);
   updateMargins(page);
 }
 

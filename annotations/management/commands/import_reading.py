@@ -3,14 +3,15 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from annotations.services import reading_import_reanchoring
 from readings.importer import ReadingImportError, too_large
-from readings.services import reading_import
 
 
 class Command(BaseCommand):
     help = (
         "Import a reading from a Markdown (.md, with front matter) or plain text (.txt) file. "
-        "Runs in one transaction: on any error nothing is written."
+        "Runs in one transaction: on any error nothing is written. With --replace, every "
+        "group's annotations are moved onto the new text."
     )
 
     def add_arguments(self, parser):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             if size > limit:
                 raise ReadingImportError(too_large(size, limit))
             data = file.read_bytes()
-            reading = reading_import(
+            reading = reading_import_reanchoring(
                 data=data,
                 filename=file.name,
                 slug=slug,

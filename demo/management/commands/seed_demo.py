@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
+from annotations.models import Annotation
+from annotations.services import annotation_create, annotation_mark_answer
 from groups.models import GroupReading, Membership, ReadingGroup
 from readings.models import Reading
 from readings.services import reading_import
@@ -286,9 +288,6 @@ DEMO_ANNOTATIONS = [
 
 
 def seed_annotations(people, groups, essay) -> None:
-    from annotations.models import Annotation
-    from annotations.services import annotation_create, annotation_mark_answer
-
     text = essay.canonical_text()
     by_slug = {group.slug: group for group in groups}
     for slug in {row[0] for row in DEMO_ANNOTATIONS}:
