@@ -100,6 +100,9 @@ class GroupReading(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(auto_now_add=True)
+    # The “what changed” figure for this group's layer over the reading: every write to the layer
+    # (annotations.services) adds one in the same transaction. Polls and caches key on it.
+    layer_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["added_at"]
