@@ -1,0 +1,137 @@
+"""The group's permission table (groups/access.py), walked whole: action × role × state.
+
+Each cell is checked in the table and at the door that does the action: allowed goes
+through (200 or a redirect), refused is a 403 and nothing changes.
+"""
+
+import pytest
+from django.urls import reverse
+
+from groups.access import GroupAction, group_permits
+from groups.models import GroupReading, Membership
+from groups.services import group_archive
+from readings.services import reading_import
+
+Y, N = True, False
+
+# action -> (member, facilitator) in an active group, then in an archived one
+EXPECTED = {
+    GroupAction.VIEW: ((Y, Y), (Y, Y)),
+    GroupAction.LEAVE: ((Y, Y), (Y, Y)),
+    GroupAction.ANNOTATE: ((Y, Y), (N, N)),
+    GroupAction.OPEN_SETTINGS: ((N, Y), (N, Y)),
+    GroupAction.CHANGE_SETTINGS: ((N, Y), (N, N)),
+    GroupAction.ARCHIVE: ((N, Y), (N, Y)),
+    GroupAction.ADD_READING: ((N, Y), (N, N)),
+    GroupAction.REMOVE_READING: ((N, Y), (N, N)),
+    GroupAction.REVISE_TEXT: ((N, Y), (N, N)),
+    GroupAction.MANAGE_MEMBERS: ((N, Y), (N, Y)),
+    GroupAction.MANAGE_INVITATIONS: ((N, Y), (N, Y)),
+    GroupAction.INVITE: ((N, Y), (N, N)),
+    GroupAction.OPEN_FLAG_LIST: ((N, Y), (N, Y)),
+}
+CELLS = [
+    (action, role, archived)
+    for action in GroupAction
+    for role in ("member", "facilitator")
+    for archived in (False, True)
+]
+
+MINUTES = b"---\ntitle: Minutes\n---\n\n# Minutes\n\nWe met and read together.\n"
+
+
+def test_the_expected_table_covers_every_action():
+    assert set(EXPECTED) == set(GroupAction)
+
+
+PAMPHLET_SLUG = "a-pamphlet"
+
+
+@pytest.fixture
+def minutes(group, facilitator):
+    reading_import(
+        data=b"# A pamphlet\n\nShort and sharp.\n", filename="pamphlet.md", slug=PAMPHLET_SLUG
+    )
+    reading = reading_import(data=MINUTES, filename="minutes.md", slug="tuesday-minutes")
+    reading.owner_group = group
+    reading.save(update_fields=["owner_group"])
+    return GroupReading.objects.create(group=group, reading=reading, added_by=facilitator)
+
+
+def door(action, group, minutes, member):
+    """(method, url, data) of a page that does `action`; None when no single page does."""
+    slug = group.slug
+    return {
+        GroupAction.VIEW: ("get", reverse("groups:detail", args=[slug]), None),
+        GroupAction.LEAVE: ("post", reverse("groups:leave", args=[slug]), {}),
+        GroupAction.ANNOTATE: (
+            "post",
+            reverse(
+                "annotations:annotate",
+                args=[slug, minutes.reading.slug, minutes.reading.blocks.first().anchor],
+            ),
+            {"quote": "We met", "kind": "commenting", "body": "Hi", "visibility": "group"},
+        ),
+        GroupAction.OPEN_SETTINGS: ("get", reverse("groups:settings", args=[slug]), None),
+        GroupAction.CHANGE_SETTINGS: (
+            "post",
+            reverse("groups:settings", args=[slug]),
+            {"name": "Renamed", "description": "", "time_zone": "UTC"},
+        ),
+        GroupAction.ARCHIVE: ("post", reverse("groups:archive", args=[slug]), {}),
+        GroupAction.ADD_READING: (
+            "post",
+            reverse("groups:reading_add", args=[slug]),
+            {"reading": PAMPHLET_SLUG},
+        ),
+        GroupAction.REMOVE_READING: (
+            "post",
+            reverse("groups:reading_remove", args=[slug, minutes.reading.slug]),
+            {},
+        ),
+        GroupAction.REVISE_TEXT: (
+            "post",
+            reverse("annotations:reading_revise", args=[slug, minutes.reading.slug]),
+            {"text": "# Minutes\n\nWe met again.", "text_format": "md", "title": "Minutes"},
+        ),
+        GroupAction.MANAGE_MEMBERS: (
+            "post",
+            reverse("groups:member_role", args=[slug, member.pk]),
+            {"role": "member"},
+        ),
+        GroupAction.MANAGE_INVITATIONS: ("get", reverse("groups:invitations", args=[slug]), None),
+        GroupAction.INVITE: (
+            "post",
+            reverse("groups:link_create", args=[slug]),
+            {"label": "Newsletter", "expires_in": "", "max_uses": ""},
+        ),
+        GroupAction.OPEN_FLAG_LIST: (
+            "get",
+            reverse("annotations:threads", args=[slug, minutes.reading.slug]) + "?flagged=1",
+            None,
+        ),
+    }[action]
+
+
+@pytest.mark.parametrize(("action", "role", "archived"), CELLS)
+def test_the_group_table_and_its_doors_agree(
+    action, role, archived, client, group, member, facilitator, minutes
+):
+    expected = EXPECTED[action][archived][role == "facilitator"]
+    if archived:
+        group_archive(group=group)
+    person = facilitator if role == "facilitator" else member
+    membership = Membership.objects.select_related("group").get(group=group, user=person)
+
+    assert group_permits(membership, action, minutes) is expected
+
+    client.force_login(person)
+    method, url, data = door(action, group, minutes, member)
+    response = getattr(client, method)(url, data) if data is not None else client.get(url)
+    if action == GroupAction.OPEN_FLAG_LIST:
+        # The thread list is open to members; only facilitators get the flagged threads.
+        assert ("Flagged for a facilitator" in response.content.decode()) is expected
+    elif expected:
+        assert response.status_code in {200, 302}, response.status_code
+    else:
+        assert response.status_code == 403, response.status_code
