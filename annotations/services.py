@@ -1,9 +1,17 @@
-"""Writes to the annotation layer. Each checks the group is writable and runs atomically."""
+"""Writes to the annotation layer. Each checks the group is writable and runs atomically.
+
+Every write locks the annotation it changes (so a check made under the lock and the write
+after it are one step: two racing edits cannot both win, an edit racing a delete is refused
+rather than crashing) and, last, counts one more change to its group's layer
+(`GroupReading.layer_version`, see `_layer_changed`) in the same transaction.
+"""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
+from django.db.models import F
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +21,7 @@ from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusO
 from commonplace import markdown
 from groups import services as group_services
 from groups.access import ensure_writable
-from groups.models import Membership, ReadingGroup
+from groups.models import GroupReading, Membership, ReadingGroup
 from readings import services as reading_services
 from readings.models import Reading
 
@@ -29,6 +37,45 @@ class AnnotationError(Exception):
         super().__init__(message)
         self.field = field
         self.status = status
+
+
+class AnnotationChanged(AnnotationError):
+    """The annotation is no longer as the caller last saw it (the API's If-Match failed)."""
+
+    def __init__(self, message: str = "The annotation has changed since you fetched it."):
+        super().__init__(message, status=412)
+
+
+class AnnotationGone(AnnotationError, Http404):
+    """The annotation was deleted meanwhile: a 404 wherever it surfaces, page or API."""
+
+    def __init__(self, message: str = "That annotation was deleted."):
+        super().__init__(message, status=404)
+
+
+def _lock(annotation: Annotation) -> None:
+    """Reload the annotation as it is now and lock its row until the transaction ends.
+
+    Raises AnnotationGone when it was deleted meanwhile. (SQLite has no row locks; there
+    every write transaction begins IMMEDIATE, which serializes writers just the same.)
+    """
+    rows = Annotation.objects.select_for_update(of=("self",)).select_related(
+        "author", "group", "reading", "parent", "root", "hidden_by"
+    )
+    try:
+        annotation.refresh_from_db(from_queryset=rows)
+    except Annotation.DoesNotExist:
+        raise AnnotationGone() from None
+
+
+def _layer_changed(*, reading_id: int, group_id: int | None) -> None:
+    """Count one more change to a group's layer over a reading (to every group's, with
+    group_id=None: a revised text moves them all). Called last by every write, in its
+    transaction, so nobody reads the new figure without the change that made it."""
+    rows = GroupReading.objects.filter(reading_id=reading_id)
+    if group_id is not None:
+        rows = rows.filter(group_id=group_id)
+    rows.update(layer_version=F("layer_version") + 1)
 
 
 def clean_tags(tags: Iterable[str] | str) -> list[str]:
@@ -161,6 +208,7 @@ def annotation_create(
     if parent is not None:
         if parent.group_id != group.pk or parent.reading_id != reading.pk:
             raise AnnotationError("A reply must answer an annotation of the same reading.")
+        _lock(parent)  # a delete of the parent waits, or has happened: no orphaned reply
         if parent.is_deleted and not parent.children.exists():
             raise AnnotationError("That annotation was deleted.")
         if not body:
@@ -195,6 +243,7 @@ def annotation_create(
     annotation.save()
     _set_tags(annotation, tags)
     _record_mentions(annotation, names, members)
+    _layer_changed(reading_id=reading.pk, group_id=group.pk)
     return annotation
 
 
@@ -206,10 +255,17 @@ def annotation_update(
     tags: Iterable[str] | None = None,
     visibility: str | None = None,
     motivation: str | None = None,
+    precondition: Callable[[Annotation], bool] | None = None,
 ) -> Annotation:
+    """Change an annotation's words, tags, visibility or kind. `precondition`, when given,
+    is asked of the annotation as it is now, under its lock: False refuses the edit with
+    AnnotationChanged (the API passes its If-Match check)."""
+    _lock(annotation)
+    if precondition is not None and not precondition(annotation):
+        raise AnnotationChanged()
     ensure_writable(annotation.group)
     if annotation.is_deleted:
-        raise AnnotationError("A deleted annotation cannot be edited.", status=409)
+        raise AnnotationGone()
     fields = ["modified_at"]
     if body is not None:
         body = check_body(body)
@@ -262,13 +318,23 @@ def annotation_update(
     if tags is not None:
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
     return annotation
 
 
 @transaction.atomic
-def annotation_delete(*, annotation: Annotation) -> None:
-    """Delete; an annotation with replies leaves “[deleted]” in its place, keeping them."""
+def annotation_delete(
+    *, annotation: Annotation, precondition: Callable[[Annotation], bool] | None = None
+) -> None:
+    """Delete; an annotation with replies leaves “[deleted]” in its place, keeping them.
+    `precondition` as for annotation_update."""
+    _lock(annotation)
+    if precondition is not None and not precondition(annotation):
+        raise AnnotationChanged()
     ensure_writable(annotation.group)
+    if annotation.is_deleted:
+        raise AnnotationGone()
+    layer = {"reading_id": annotation.reading_id, "group_id": annotation.group_id}
     if annotation.children.exists():
         annotation.deleted_at = timezone.now()
         annotation.body = ""
@@ -276,35 +342,51 @@ def annotation_delete(*, annotation: Annotation) -> None:
         annotation.save(update_fields=["deleted_at", "body", "body_html", "modified_at"])
         annotation.tags.all().delete()
         annotation.mentions.all().delete()
+        _layer_changed(**layer)
         return
     parent = annotation.parent
     annotation.delete()
-    # A “[deleted]” placeholder whose last reply is gone has nothing left to hold.
-    while parent is not None and parent.is_deleted and not parent.children.exists():
+    # A “[deleted]” placeholder whose last reply is gone has nothing left to hold. Locked
+    # first, so a reply being written to it meanwhile is seen (or waits).
+    while parent is not None:
+        try:
+            _lock(parent)
+        except AnnotationGone:
+            break
+        if not parent.is_deleted or parent.children.exists():
+            break
         grandparent = parent.parent
         parent.delete()
         parent = grandparent
+    _layer_changed(**layer)
 
 
+@transaction.atomic
 def annotation_mark_answer(*, reply: Annotation, is_answer: bool) -> None:
+    _lock(reply)
     ensure_writable(reply.group)
     if not reply.is_reply:
         raise AnnotationError("Only a reply can be marked as the answer.")
     reply.is_answer = is_answer
     reply.save(update_fields=["is_answer", "modified_at"])
+    _layer_changed(reading_id=reply.reading_id, group_id=reply.group_id)
 
 
+@transaction.atomic
 def annotation_plus_one(*, annotation: Annotation, user: User) -> bool:
     """Toggle the person's +1. Returns True when it is now on."""
+    _lock(annotation)
     ensure_writable(annotation.group)
     deleted, _ = PlusOne.objects.filter(annotation=annotation, user=user).delete()
-    if deleted:
-        return False
-    PlusOne.objects.get_or_create(annotation=annotation, user=user)
-    return True
+    if not deleted:
+        PlusOne.objects.get_or_create(annotation=annotation, user=user)
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+    return not deleted
 
 
+@transaction.atomic
 def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
+    _lock(annotation)
     ensure_writable(annotation.group)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -314,11 +396,14 @@ def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
     flag, _ = Flag.objects.update_or_create(
         annotation=annotation, user=user, defaults={"reason": reason, "resolved_at": None}
     )
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
     return flag
 
 
 @transaction.atomic
 def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
+    """Hide it from the group, with a note for its author; its open flags are resolved."""
+    _lock(annotation)
     ensure_writable(annotation.group)
     note = " ".join((note or "").split())
     if not note:
@@ -330,24 +415,31 @@ def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
     Flag.objects.filter(annotation=annotation, resolved_at__isnull=True).update(
         resolved_at=timezone.now()
     )
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
 
 
+@transaction.atomic
 def annotation_unhide(*, annotation: Annotation) -> None:
+    _lock(annotation)
     ensure_writable(annotation.group)
     annotation.hidden_at = None
     annotation.hidden_by = None
     annotation.hidden_note = ""
     annotation.save(update_fields=["hidden_at", "hidden_by", "hidden_note", "modified_at"])
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
 
 
+@transaction.atomic
 def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
-    """After a revision of the reading, move every annotation onto the new text."""
+    """After a revision of the reading, move every annotation onto the new text. Every
+    group's layer over the reading counts a change: its text did, if nothing else."""
     roots = list(
         Annotation.objects.filter(reading=reading, parent__isnull=True, start__isnull=False)
         .only("id", "start", "end", "exact", "prefix", "suffix", "anchoring")
         .order_by("pk")
     )
     if old_text == new_text or not roots:
+        _layer_changed(reading_id=reading.pk, group_id=None)
         return {"exact": len(roots)}
     anchors = [Anchor(a.start, a.end, a.exact, a.prefix, a.suffix) for a in roots]
     counts: dict[str, int] = {}
@@ -373,6 +465,7 @@ def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> d
     Annotation.objects.bulk_update(
         changed, ["start", "end", "exact", "prefix", "suffix", "anchoring"], batch_size=500
     )
+    _layer_changed(reading_id=reading.pk, group_id=None)
     return counts
 
 
