@@ -8,6 +8,7 @@ every later `migrate` (or `flush`) writes them again, so the record follows the 
 
 from django.apps import apps as global_apps
 from django.conf import settings
+from django.contrib.sites.models import SITE_CACHE
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -15,17 +16,14 @@ from django.db import DEFAULT_DB_ALIAS, connections
 def site_from_settings(*, apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
     Site = apps.get_model("sites", "Site")
     wanted = {"name": settings.SITE_NAME, "domain": settings.SITE_DOMAIN}
-    site = Site.objects.using(using).filter(id=settings.SITE_ID).first()
-    if site is not None:
-        if (site.name, site.domain) != (wanted["name"], wanted["domain"]):
-            Site.objects.using(using).filter(id=site.id).update(**wanted)
-        return
-    Site.objects.using(using).create(id=settings.SITE_ID, **wanted)
-    # An explicit id leaves PostgreSQL's sequence behind (as in sites' create_default_site).
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        for sql in connection.ops.sequence_reset_sql(no_style(), [Site]):
-            cursor.execute(sql)
+    _, created = Site.objects.using(using).update_or_create(id=settings.SITE_ID, defaults=wanted)
+    SITE_CACHE.clear()  # get_current() caches records per process
+    if created:
+        # An explicit id leaves PostgreSQL's sequence behind (as in sites' create_default_site).
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), [Site]):
+                cursor.execute(sql)
 
 
 def site_from_settings_after_migrate(sender, *, using=DEFAULT_DB_ALIAS, apps=global_apps, **kw):

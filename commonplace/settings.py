@@ -4,6 +4,7 @@ Production needs at least DEBUG=false, SECRET_KEY, ALLOWED_HOSTS and DATABASE_UR
 (see README.md, "Deploying").
 """
 
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,6 +119,7 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
+ACCOUNT_USER_DISPLAY = attrgetter("public_name")  # "Logged in as María Gómez."
 ACCOUNT_ADAPTER = "groups.adapter.AccountAdapter"
 
 LANGUAGE_CODE = "en-us"
