@@ -42,16 +42,34 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# SQLite, set up for a small group writing at once (several server threads or workers):
+# - WAL lets readers go on while one writer writes, and synchronous=NORMAL is safe with it;
+# - a writer waits up to `timeout` seconds for the lock instead of failing "database is
+#   locked" at once;
+# - transactions begin IMMEDIATE, taking the write lock up front: a deferred transaction that
+#   reads and then writes cannot wait for the lock (SQLite fails it at once to avoid a
+#   deadlock), and those failures were most of the 500s under concurrent writes.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+}
+
+
+def _sqlite(path) -> dict:
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": dict(SQLITE_OPTIONS)}
+
+
 def database_from_url(url: str, base_dir) -> dict:
     """Turn DATABASE_URL into a DATABASES entry: sqlite:///path or postgres://user@host:port/name."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
+        return _sqlite(base_dir / "db.sqlite3")
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path.db and sqlite:////absolute/path.db, as in dj-database-url.
         path = unquote(parsed.path)
         path = path[1:] if path.startswith("/") else path
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or base_dir / "db.sqlite3"}
+        return _sqlite(path or base_dir / "db.sqlite3")
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
         return {
