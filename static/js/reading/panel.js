@@ -45,7 +45,7 @@ export function createPanel(page) {
     next.focus();
   }
 
-  /** Show `text` in the panel (an error, or why there is nothing to show). */
+  /** A message for the panel: an error, or why there is nothing to show. */
   function say(text) {
     const p = document.createElement("p");
     p.className = "panel-message";
