@@ -23,25 +23,27 @@ export function initToolbar(page, panel) {
     return inside ? range : null;
   }
 
-  /** Make the selection on screen cover exactly `target`, in the direction it was made. */
+  /** Make the selection on screen cover exactly `target`, in the direction it was made;
+   *  returns its range. */
   function showSnapped(range, target) {
     const [start, end] = rangePositions(page.text, range);
-    if (start === target.start && end === target.end) return;
+    if (start === target.start && end === target.end) return range;
     const selection = document.getSelection();
     const backward = selection.anchorNode === range.endContainer && selection.anchorOffset === range.endOffset;
     const [from, to] = passagePoints(page.text, target.start, target.end);
     const [anchor, focus] = backward ? [to, from] : [from, to];
     selection.setBaseAndExtent(...anchor, ...focus);
+    return selection.getRangeAt(0);
   }
 
   function place({ mouse = false } = {}) {
-    const range = page.archived ? null : selectedRange();
-    const target = range && rangeToTarget(page.text, range, { snap: byPointer });
+    const chosen = page.archived ? null : selectedRange();
+    const target = chosen && rangeToTarget(page.text, chosen, { snap: byPointer });
     if (!target) {
       toolbar.hidden = true;
       return;
     }
-    if (mouse) showSnapped(range, target);
+    const range = mouse ? showSnapped(chosen, target) : chosen;
     pending = target;
     toolbar.hidden = false;
     const rect = range.getBoundingClientRect();
