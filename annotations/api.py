@@ -270,7 +270,6 @@ def _create(request, group, membership, reading, container_iri):
         tags=tags,
         **where,
     )
-    annotation.plus_count = 0
     response = _annotation_response(request, membership, annotation, container_iri, status=201)
     response["Location"] = f"{container_iri}{annotation.pk}"
     return response
