@@ -281,7 +281,6 @@ def test_the_author_edits_and_then_deletes_a_comment_that_has_a_reply(
     annotation = comment_on(essay, group, member, "socialism from below", "First thoughts.")
     reply = reply_to(annotation, facilitator, "A reply that must survive.")
     problems = watch(page)
-    page.on("dialog", lambda dialog: dialog.accept())
     open_reading(page, login, member, group, essay)
 
     page.locator(f"mark.hl-{annotation.pk}").first.click()
@@ -299,6 +298,9 @@ def test_the_author_edits_and_then_deletes_a_comment_that_has_a_reply(
     assert annotation.edited_at is not None
 
     note.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog", name=re.compile(r"^Delete this\?")).get_by_role(
+        "button", name="Delete"
+    ).click()
     expect()(note.locator(".note__deleted")).to_have_text("[deleted]")
     expect()(page.locator(f"{PANEL} #a-{reply.pk} .note__body")).to_have_text(
         "A reply that must survive."

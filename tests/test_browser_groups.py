@@ -82,6 +82,9 @@ def test_a_removed_member_loses_access_at_once(
     remove = facilitator_page.get_by_role("button", name="Remove Maria Member from the group")
     expect()(remove).to_have_text("Remove")
     remove.click()
+    dialog = facilitator_page.get_by_role("dialog")
+    expect()(dialog).to_contain_text("Their annotations stay")
+    dialog.get_by_role("button", name="Remove").click()
 
     expect()(
         facilitator_page.get_by_text("Maria Member has been removed from the group.")
@@ -163,4 +166,9 @@ def test_the_remove_buttons_are_reached_with_the_keyboard(
         "Remove Zed Reader from the group",
     }
     page.keyboard.press("Enter")  # the second one: Zed
+    dialog = page.get_by_role("dialog")
+    expect()(dialog).to_contain_text("Remove Zed Reader from the group?")
+    expect()(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe choice
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "Remove", by keyboard
     expect()(page.get_by_text("Zed Reader has been removed from the group.")).to_be_visible()

@@ -129,7 +129,9 @@ export function updateMargins({ body, text, layer, config }) {
     if (!link) {
       link = document.createElement("a");
       link.className = "margin__count";
-      link.href = `${config.dataset.threads}?block=${encodeURIComponent(block.id)}`;
+      const params = new URLSearchParams(location.search); // keep the active filter
+      params.set("block", block.id);
+      link.href = `${config.dataset.threads}?${params}`;
       link.dataset.threads = block.id;
       margin.prepend(link);
     }
