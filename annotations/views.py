@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from annotations import services
 from annotations.access import Action, annotation_for, annotation_for_reader, permits
+from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
@@ -391,6 +392,7 @@ def reading(request, group_slug, reading_slug):
         "group_reading": group_reading,
         "reading": reading,
         "annotatable": True,
+        "quote_context": QUOTE_CONTEXT,
         **layout,
         **layer,
     }

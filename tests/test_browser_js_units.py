@@ -50,7 +50,7 @@ def text_run(units, body, arg=None):
     """Run `body` with `t`, the canonical text of PARTS."""
     return units.run(
         POSITIONS,
-        f"const t = new m.CanonicalText(arg.parts); {body}",
+        f"const t = new m.CanonicalText(arg.parts, {{ context: 32 }}); {body}",
         {"parts": PARTS, **(arg or {})},
     )
 
@@ -205,7 +205,7 @@ def test_ranges_map_to_targets_exactly_or_snapped_to_words(units):
         POSITIONS,
         """document.body.innerHTML = arg;
         const root = document.getElementById("reading");
-        const t = m.textOf(root);
+        const t = m.textOf(root, { context: 32 });
         const [p, h] = t.segments.map((s) => s.el);
         const range = document.createRange();
         range.setStart(p.querySelector("em").firstChild, 3);   // soc|ialists

@@ -18,7 +18,7 @@ const body = document.querySelector(".reading__body");
 const page = {
   body,
   config,
-  text: textOf(body),
+  text: textOf(body, { context: Number(config.dataset.quoteContext) }),
   layer: new Layer(JSON.parse(document.getElementById("layer-data").textContent)),
   members: JSON.parse(document.getElementById("members-data").textContent),
   filters: filtersFrom(new URLSearchParams(location.search)),

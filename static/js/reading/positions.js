@@ -7,8 +7,6 @@
 // called; nothing touches the DOM on import.
 
 export const SEPARATOR = "\n\n";
-/** Code points of context kept on each side of a quote (TextQuoteSelector prefix and suffix). */
-export const CONTEXT = 32;
 
 const SPACE = /\s/u;
 // Trimmed from the ends of a selection snapped to words; symbols such as emoji stay.
@@ -59,7 +57,12 @@ export function wordSpans(text) {
 /** The canonical text, built from its parts [{start, text, ...}] in document order (extra
  *  fields, such as the element, are kept on each of `segments`). */
 export class CanonicalText {
-  constructor(parts) {
+  /** `context`: code points kept on each side of a quote (TextQuoteSelector prefix and
+   *  suffix); the server's figure, annotations.anchoring.CONTEXT, reaches the page in
+   *  #reading-config's data-quote-context. */
+  constructor(parts, { context }) {
+    if (!Number.isInteger(context) || context < 0) throw new TypeError("context: a whole number");
+    this.context = context;
     this.segments = parts.map((part) => {
       const length = cpLength(part.text);
       return { ...part, length, end: part.start + length };
@@ -77,8 +80,8 @@ export class CanonicalText {
       start,
       end,
       exact: this.slice(start, end),
-      prefix: this.slice(start - CONTEXT, start),
-      suffix: this.slice(end, end + CONTEXT),
+      prefix: this.slice(start - this.context, start),
+      suffix: this.slice(end, end + this.context),
     };
   }
 
@@ -123,13 +126,13 @@ export class CanonicalText {
 
 /** The canonical text of the elements with `data-start` inside `root`; each segment keeps
  *  its element as `el`. */
-export function textOf(root) {
+export function textOf(root, { context }) {
   const parts = [...root.querySelectorAll("[data-start]")].map((el) => ({
     el,
     start: Number(el.dataset.start),
     text: el.textContent,
   }));
-  return new CanonicalText(parts);
+  return new CanonicalText(parts, { context });
 }
 
 function segmentOf(text, node) {
