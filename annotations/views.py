@@ -5,11 +5,16 @@ The reading page's script opens the same thread pages in a side panel (`?fragmen
 posts the same forms with fetch. Every view asks annotations.access (or groups.access) first.
 """
 
+import hashlib
+import time
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
@@ -371,11 +376,66 @@ def hide(request, group_slug, reading_slug, annotation_id):
 # --- the group reading page ------------------------------------------------------------------
 
 
+# Templates and static files change only with a deploy, which restarts the server.
+_STARTED = time.time()
+
+
+def _reading_etag(request, group, membership, group_reading) -> str | None:
+    """The group reading page's ETag, from everything that shapes it besides the code: the
+    layer's version figure (one more with every write to it), who is asking (role, name,
+    time zone), the address and its filters, the group and the text's revision, the members'
+    and authors' names as they are now, and the CSRF secret its forms carry (get_token
+    sets one if need be). None, for a page rendered afresh, while a flash message waits."""
+    if len(messages.get_messages(request)):
+        return None
+    get_token(request)
+    reading = group_reading.reading
+    people = list(
+        Membership.objects.filter(group=group)
+        .order_by("user_id")
+        .values_list("user_id", "role", "user__display_name", "user__username")
+    )
+    authors = list(
+        Annotation.objects.filter(group=group, reading=reading)
+        .order_by("author_id")
+        .values_list("author_id", "author__display_name", "author__username")
+        .distinct()
+    )
+    user = request.user
+    parts = (
+        _STARTED,
+        group_reading.pk,
+        group_reading.layer_version,
+        user.pk,
+        user.public_name,
+        user.time_zone,
+        membership.role,
+        request.build_absolute_uri(),
+        group.name,
+        group.description,
+        group.time_zone,
+        group.archived_at,
+        reading.updated_at,
+        people,
+        authors,
+        request.META["CSRF_COOKIE"],
+    )
+    return f'"{hashlib.sha256(repr(parts).encode()).hexdigest()[:32]}"'
+
+
 @login_required
 @require_safe
 def reading(request, group_slug, reading_slug):
-    """The reading with the group's layer over it: highlights, margin counts, filters."""
+    """The reading with the group's layer over it: highlights, margin counts, filters.
+    A GET or HEAD with the page's current ETag in If-None-Match answers 304."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    etag = _reading_etag(request, group, membership, group_reading)
+    if etag:
+        headers = HttpResponse(headers={"ETag": etag})
+        patch_cache_control(headers, private=True, no_cache=True)
+        answer = get_conditional_response(request, etag=etag, response=headers)
+        if answer is not headers:
+            return answer
     reading = group_reading.reading
     layout = reading_layout(reading)
     layer = reading_layer(
@@ -396,7 +456,11 @@ def reading(request, group_slug, reading_slug):
         **layout,
         **layer,
     }
-    return render(request, "groups/reading.html", context)
+    response = render(request, "groups/reading.html", context)
+    if etag:
+        response["ETag"] = etag
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 @login_required

@@ -565,3 +565,40 @@ def test_a_write_that_fails_part_way_rolls_the_version_back(group, essay, note, 
     assert version(group, essay) == before
     note.refresh_from_db()
     assert note.body == "The *heart* of it."
+
+
+# --- the group reading page --------------------------------------------------------------------
+
+
+def reading_page(group, essay) -> str:
+    return reverse("annotations:reading", args=[group.slug, essay.slug])
+
+
+def test_the_reading_page_answers_304_until_its_layer_changes(
+    as_member, group, essay, note, member
+):
+    first = as_member.get(reading_page(group, essay))
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag
+    assert "private" in first["Cache-Control"] and "no-cache" in first["Cache-Control"]
+
+    again = as_member.get(reading_page(group, essay), headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+
+    services.annotation_plus_one(annotation=note, user=member)
+    changed = as_member.get(reading_page(group, essay), headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+def test_the_reading_page_etag_differs_by_viewer_and_filter(
+    client, group, essay, note, member, facilitator
+):
+    client.force_login(member)
+    mine = client.get(reading_page(group, essay))["ETag"]
+    filtered = client.get(reading_page(group, essay) + "?show=mine")["ETag"]
+    client.force_login(facilitator)
+    theirs = client.get(reading_page(group, essay))["ETag"]
+
+    assert len({mine, filtered, theirs}) == 3

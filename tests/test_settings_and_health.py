@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection
 
-from commonplace.env import database_from_url, env_bool, env_int, env_list
+from commonplace.env import SQLITE_OPTIONS, database_from_url, env_bool, env_int, env_list
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +85,7 @@ def test_no_database_url_means_the_sqlite_file_in_the_project(tmp_path):
     assert database_from_url("", tmp_path) == {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": tmp_path / "db.sqlite3",
+        "OPTIONS": SQLITE_OPTIONS,
     }
 
 
@@ -100,6 +101,7 @@ def test_it_parses_a_sqlite_url(tmp_path, url, name):
     assert database_from_url(url, tmp_path) == {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name,
+        "OPTIONS": SQLITE_OPTIONS,
     }
 
 
