@@ -60,7 +60,7 @@ def test_a_newcomer_signs_up_through_a_link_and_lands_in_the_group(
     page.locator("input[name=password2]").fill(PASSWORD)
     page.get_by_label("Display name").fill("Rosa Newcomer")
     page.get_by_label("Time zone").select_option("Europe/Berlin")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
 
     expect()(page).to_have_url(re.compile(rf"/groups/{group.slug}/$"))
     expect()(page.get_by_role("heading", level=1)).to_have_text("Tuesday Reading Circle")

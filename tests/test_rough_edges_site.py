@@ -423,3 +423,18 @@ def test_the_make_run_environment_serves_plain_http_with_debug_off():
         '[false, false, false, false, 0, "http", ["127.0.0.1", "localhost"], '
         '"whitenoise.storage.CompressedManifestStaticFilesStorage"]'
     )
+
+
+def test_the_demo_prints_the_address_actually_served(db, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    out = StringIO()
+
+    call_command("seed_demo", stdout=out)
+
+    assert "Demo logins at http://127.0.0.1:8101/accounts/login/" in out.getvalue()
+    assert ":8000" not in out.getvalue()

@@ -4,6 +4,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import User
 from annotations.models import Annotation
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo ready: “{essay.title}” is in the library."))
         self.stdout.write("")
         self.stdout.write(
-            "Demo logins at http://127.0.0.1:8000/accounts/login/ "
+            f"Demo logins at {settings.SITE_URL}{reverse('account_login')} "
             f"(password for all: {DEMO_PASSWORD}):"
         )
         for username, name, _ in DEMO_PEOPLE:
