@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ApiTokenForm, ProfileForm
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
+from commonplace.confirm import confirmation_page, is_confirmed
 
 
 @login_required
@@ -42,6 +44,17 @@ def tokens(request):
 @require_POST
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Revoke the token “{token.name}”?",
+            consequence=(
+                "Every program that uses it stops working at once. This cannot be undone; "
+                "you can make a new token."
+            ),
+            action="Revoke",
+            cancel_url=reverse("accounts:tokens"),
+        )
     api_token_revoke(token=token)
     messages.success(request, f"The token “{token.name}” no longer works.")
     return redirect("accounts:tokens")

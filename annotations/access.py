@@ -11,8 +11,10 @@ membership of the annotation's group (outsiders never get this far: the group's 
 | see          | the viewer wrote it                                                           |
 |              | it is shared with the group, and not hidden                                   |
 |              | it is shared with the group, and the viewer is a facilitator                  |
+|              | (and a deleted one only while the viewer may see one of its replies)          |
 | see_author   | the viewer may see it, and it is not deleted                                  |
-| reply        | the viewer may see it, it is not deleted, the group is active                 |
+| reply        | the viewer may see it and its thread's root, it is not deleted, the group is  |
+|              | active                                                                        |
 |              | the viewer may see it, it is a thread's root, the group is active             |
 | edit         | the viewer wrote it, it is not deleted, the group is active                   |
 | delete       | the viewer wrote it, it is not deleted, the group is active                   |
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation
@@ -68,7 +70,7 @@ class Condition:
         return self.test(viewer, item)
 
 
-def _can_see(viewer, item) -> bool:
+def _shown(viewer, item) -> bool:
     return bool(
         item.author_id == viewer.user_id
         or (
@@ -76,6 +78,23 @@ def _can_see(viewer, item) -> bool:
             and (item.hidden_at is None or viewer.role == Membership.Role.FACILITATOR)
         )
     )
+
+
+def _has_visible_replies(viewer, item) -> bool:
+    """Lists set `has_visible_replies` on what they fetched through visible_annotations (which
+    asks the same in SQL); a single item asks the database."""
+    known = getattr(item, "has_visible_replies", None)
+    if known is not None:
+        return known
+    return Annotation.objects.filter(Q(parent_id=item.pk) & _shown_q(viewer)).exists()
+
+
+def _can_see(viewer, item) -> bool:
+    return _shown(viewer, item) and (item.deleted_at is None or _has_visible_replies(viewer, item))
+
+
+def _can_see_root(viewer, item) -> bool:
+    return item.root_id is None or _can_see(viewer, item.root)
 
 
 def _question_root(item):
@@ -86,6 +105,9 @@ def _question_root(item):
 
 
 may_see = Condition(_can_see, "You cannot see that.")
+sees_the_thread = Condition(
+    _can_see_root, "A facilitator hid this thread: it takes no more replies."
+)
 is_author = Condition(
     lambda viewer, item: item.author_id == viewer.user_id,
     "Only its author can change an annotation.",
@@ -121,9 +143,9 @@ asked_or_facilitates = Condition(
 
 PERMISSIONS: dict[Action, list[list[Condition]]] = {
     Action.SEE: [[may_see]],
-    Action.SEE_AUTHOR: [[may_see, not_deleted]],
+    Action.SEE_AUTHOR: [[not_deleted, may_see]],
     Action.REPLY: [
-        [may_see, not_deleted, group_active],
+        [may_see, sees_the_thread, not_deleted, group_active],
         [may_see, is_root, group_active],  # a deleted root still gathers its thread
     ],
     Action.EDIT: [[is_author, not_deleted, group_active]],
@@ -187,13 +209,19 @@ def author_username(viewer: Membership, item: Annotation) -> str:
 # --- the `see` line as a query ------------------------------------------------------------------
 
 
-def visible_q(viewer: Membership) -> Q:
-    """The `see` line of the table, for the database: shared and not hidden (or hidden, to a
-    facilitator), or the viewer's own."""
+def _shown_q(viewer: Membership) -> Q:
     shared = Q(visibility=Annotation.Visibility.GROUP)
     if viewer.role != Membership.Role.FACILITATOR:
         shared &= Q(hidden_at__isnull=True)
     return Q(group_id=viewer.group_id) & (shared | Q(author_id=viewer.user_id))
+
+
+def visible_q(viewer: Membership) -> Q:
+    """The `see` line of the table, for the database: shared and not hidden (or hidden, to a
+    facilitator), or the viewer's own; a deleted placeholder only while one of its replies is
+    (else it would tell that a hidden reply exists)."""
+    replies = Annotation.objects.filter(_shown_q(viewer), parent_id=OuterRef("pk"))
+    return _shown_q(viewer) & (Q(deleted_at__isnull=True) | Exists(replies))
 
 
 def visible_annotations(viewer: Membership) -> QuerySet:

@@ -26,6 +26,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.tokens import user_for_bearer
@@ -216,7 +217,7 @@ def _page(
         items = [f"{container_iri}{pk}" for pk in rows.values_list("pk", flat=True)]
     else:
         rows = (
-            rows.select_related("author", "reading")
+            rows.select_related("author", "reading", "parent", "root")
             .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
             .annotate(plus_count=Count("plus_ones"))
         )
@@ -286,6 +287,10 @@ def annotation(request, group_slug, reading_slug, annotation_id):
     )
     if request.method in {"GET", "HEAD", "OPTIONS"}:
         return _annotation_response(request, membership, item, container_iri, conditional=True)
+    if_match = request.headers.get("If-Match")
+    if if_match is not None and if_match.strip() != "*" and not parse_etags(if_match):
+        # Django would ignore a header it cannot read, and let a stale write through.
+        raise ApiError(400, 'If-Match takes the quoted ETag a GET gave (e.g. "abc…"), or *.')
     precondition = None
     if any(name in request.headers for name in CONDITIONS):
         # Asked by the service of the annotation as it is now, under its row lock, so the

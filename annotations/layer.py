@@ -56,7 +56,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
     )
     if filters:
         if filters.show == "mine":
-            roots = roots.filter(author_id=user.pk)
+            roots = roots.filter(author_id=user.pk, deleted_at__isnull=True)
         if filters.member:
             roots = roots.filter(author__username=filters.member, deleted_at__isnull=True)
         if filters.tag:
@@ -67,7 +67,9 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         row["root_id"]: row
         for row in visible.filter(root__isnull=False)
         .values("root_id")
-        .annotate(n=Count("pk"), answers=Count("pk", filter=Q(is_answer=True)))
+        .annotate(
+            n=Count("pk"), answers=Count("pk", filter=Q(is_answer=True, deleted_at__isnull=True))
+        )
         .order_by()
     }
     in_layer = {"annotation__group": group, "annotation__reading": reading}
@@ -92,6 +94,7 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         )
     result = []
     for root in roots:
+        root.has_visible_replies = True  # it came through the `see` query
         counts = replies.get(root.pk, {})
         root.reply_count = counts.get("n", 0)
         root.answered = bool(counts.get("answers"))
@@ -158,7 +161,7 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
             "private": a.is_private,
             "replies": a.reply_count,
             "answered": bool(a.answered) if a.is_question else None,
-            "mine": a.author_id == user.pk,
+            "mine": a.author_id == user.pk and permits(membership, Action.SEE_AUTHOR, a),
             "facilitator": a.author_id in facilitator_ids
             and permits(membership, Action.SEE_AUTHOR, a),
             "hidden": a.is_hidden,
@@ -205,7 +208,10 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
             "annotation_id", flat=True
         )
     )
+    # Every row came through the `see` query, which keeps a deleted one only for a reply.
+    root.has_visible_replies = any(row.pk == root.pk for row in rows)
     for row in rows:
+        row.has_visible_replies = True
         row.group, row.reading = group, root.reading  # for permalinks, without a query each
         if row.root_id == root.pk:
             row.root = root

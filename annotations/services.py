@@ -342,6 +342,10 @@ def annotation_delete(
         annotation.save(update_fields=["deleted_at", "body", "body_html", "modified_at"])
         annotation.tags.all().delete()
         annotation.mentions.all().delete()
+        # Nothing is left to look at: its flags are settled, not left on the flag list.
+        Flag.objects.filter(annotation=annotation, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
         _layer_changed(**layer)
         return
     parent = annotation.parent

@@ -18,7 +18,13 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
-from annotations.access import Action, annotation_for, annotation_for_reader, permits
+from annotations.access import (
+    Action,
+    annotation_for,
+    annotation_for_reader,
+    permits,
+    visible_annotations,
+)
 from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, reading_layer, roots_for, thread_for
@@ -26,8 +32,8 @@ from annotations.models import Annotation, Flag
 from commonplace.confirm import confirmation_page, is_confirmed
 from groups.access import (
     GroupAction,
-    group_check,
     group_permits,
+    group_reading_for,
     group_reading_for_facilitator,
     group_reading_for_member,
 )
@@ -153,7 +159,9 @@ def thread_list(request, group_slug, reading_slug):
 @require_http_methods(["GET", "POST"])
 def annotate(request, group_slug, reading_slug, block_anchor):
     """Annotate one paragraph by keyboard or without JavaScript."""
-    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    group, membership, group_reading = group_reading_for(
+        request, group_slug, reading_slug, GroupAction.ANNOTATE
+    )
     reading = group_reading.reading
     layout = reading_layout(reading)
     blocks = [b for s in layout["sections"] for b in s.block_list]
@@ -161,34 +169,32 @@ def annotate(request, group_slug, reading_slug, block_anchor):
     if block is None:
         raise Http404
     form = AnnotateForm(request.POST or None, initial={"quote": block.text})
-    if request.method == "POST":
-        group_check(membership, GroupAction.ANNOTATE)
-        if form.is_valid():
-            quote = form.cleaned_data["quote"].strip()
-            index = block.text.find(quote)
-            if not quote or index < 0:
-                form.add_error("quote", "Those words are not in this paragraph: copy them exactly.")
+    if request.method == "POST" and form.is_valid():
+        quote = form.cleaned_data["quote"].strip()
+        index = block.text.find(quote)
+        if not quote or index < 0:
+            form.add_error("quote", "Those words are not in this paragraph: copy them exactly.")
+        else:
+            try:
+                annotation = services.annotation_create(
+                    group=group,
+                    reading=reading,
+                    author=request.user,
+                    motivation=form.cleaned_data["kind"],
+                    body=form.cleaned_data["body"],
+                    tags=form.cleaned_data["tags"],
+                    visibility=form.cleaned_data["visibility"],
+                    start=block.start + index,
+                    end=block.start + index + len(quote),
+                    exact=quote,
+                )
+            except services.AnnotationError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
             else:
-                try:
-                    annotation = services.annotation_create(
-                        group=group,
-                        reading=reading,
-                        author=request.user,
-                        motivation=form.cleaned_data["kind"],
-                        body=form.cleaned_data["body"],
-                        tags=form.cleaned_data["tags"],
-                        visibility=form.cleaned_data["visibility"],
-                        start=block.start + index,
-                        end=block.start + index + len(quote),
-                        exact=quote,
-                    )
-                except services.AnnotationError as error:
-                    form.add_error(error.field if error.field in form.fields else None, str(error))
-                else:
-                    messages.success(request, "Saved.")
-                    if annotation.motivation == Annotation.Motivation.HIGHLIGHTING:
-                        return redirect(_reading_url(group, reading) + f"#{block.anchor}")
-                    return redirect(_thread_url(annotation))
+                messages.success(request, "Saved.")
+                if annotation.motivation == Annotation.Motivation.HIGHLIGHTING:
+                    return redirect(_reading_url(group, reading) + f"#{block.anchor}")
+                return redirect(_thread_url(annotation))
     context = {
         "group": group,
         "membership": membership,
@@ -288,7 +294,7 @@ def delete(request, group_slug, reading_slug, annotation_id):
         request, group_slug, reading_slug, annotation_id, Action.DELETE
     )
     if not is_confirmed(request):
-        replies = Annotation.objects.filter(parent=annotation).count()
+        replies = visible_annotations(membership).filter(parent=annotation).count()
         return confirmation_page(
             request,
             title="Delete this annotation?",
@@ -304,11 +310,12 @@ def delete(request, group_slug, reading_slug, annotation_id):
     root_id = annotation.root_id
     services.annotation_delete(annotation=annotation)
     messages.success(request, "Deleted.")
-    if root_id and Annotation.objects.filter(pk=root_id).exists():
+    still_seen = visible_annotations(membership)
+    if root_id and still_seen.filter(pk=root_id).exists():
         return redirect(
             reverse("annotations:thread", args=[group.slug, group_reading.reading.slug, root_id])
         )
-    if annotation.pk and Annotation.objects.filter(pk=annotation.pk).exists():
+    if annotation.pk and still_seen.filter(pk=annotation.pk).exists():
         return redirect(_thread_url(annotation))
     return redirect(_reading_url(group, group_reading.reading))
 
@@ -451,7 +458,7 @@ def reading(request, group_slug, reading_slug):
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        "annotatable": True,
+        "margin_template": "annotations/_margin.html",  # readings cannot name it
         "quote_context": QUOTE_CONTEXT,
         **layout,
         **layer,

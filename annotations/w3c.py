@@ -13,7 +13,14 @@ from urllib.parse import urlsplit
 
 from django.urls import Resolver404, resolve, reverse
 
-from annotations.access import Action, author_label, author_username, check, visible_annotations
+from annotations.access import (
+    Action,
+    author_label,
+    author_username,
+    check,
+    permits,
+    visible_annotations,
+)
 from annotations.models import Annotation
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -81,27 +88,15 @@ def to_jsonld(
     if bodies:
         data["body"] = bodies
     if annotation.is_reply:
-        data["target"] = f"{container}{annotation.parent_id}"
+        data["target"] = _reply_target(request, viewer, annotation, container)
     else:
-        data["target"] = {
-            "source": reading_iri(request, annotation.reading),
-            "selector": [
-                {
-                    "type": "TextQuoteSelector",
-                    "exact": annotation.exact,
-                    "prefix": annotation.prefix,
-                    "suffix": annotation.suffix,
-                },
-                {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end},
-            ],
-        }
-        if annotation.anchoring == Annotation.Anchoring.ORPHAN:
-            data["target"]["state"] = {"type": "orphaned"}
+        data["target"] = _passage_target(request, annotation)
     data["visibility"] = annotation.visibility
+    if annotation.is_deleted:  # a placeholder keeps nothing of what it was
+        data["deleted"] = True
+        return data
     if annotation.edited_at:
         data["edited"] = _utc(annotation.edited_at)
-    if annotation.is_deleted:
-        data["deleted"] = True
     if annotation.is_answer:
         data["answer"] = True
     if annotation.is_hidden:
@@ -110,6 +105,35 @@ def to_jsonld(
     if plus is not None:
         data["plusOnes"] = plus
     return data
+
+
+def _reply_target(request, viewer, reply: Annotation, container: str):
+    """The IRI of the annotation a reply answers, or of the nearest one above it the viewer
+    may see; a reply under a root hidden from them targets the root's passage instead."""
+    reply.parent.has_visible_replies = True  # this reply is one, and the viewer sees it
+    for above in (reply.parent, reply.root):
+        if permits(viewer, Action.SEE, above):
+            return f"{container}{above.pk}"
+    reply.root.reading = reply.reading
+    return _passage_target(request, reply.root)
+
+
+def _passage_target(request, annotation: Annotation) -> dict:
+    target = {
+        "source": reading_iri(request, annotation.reading),
+        "selector": [
+            {
+                "type": "TextQuoteSelector",
+                "exact": annotation.exact,
+                "prefix": annotation.prefix,
+                "suffix": annotation.suffix,
+            },
+            {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end},
+        ],
+    }
+    if annotation.anchoring == Annotation.Anchoring.ORPHAN:
+        target["state"] = {"type": "orphaned"}
+    return target
 
 
 def page_jsonld(

@@ -361,6 +361,14 @@ def email_invite(request, group_slug):
 def email_withdraw(request, group_slug, invitation_id):
     group, _ = group_for(request, group_slug, GroupAction.MANAGE_INVITATIONS)
     invitation = get_object_or_404(EmailInvitation, group=group, pk=invitation_id)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Withdraw the invitation to {invitation.email}?",
+            consequence=("The link in their email stops working. You can invite them again later."),
+            action="Withdraw",
+            cancel_url=reverse("groups:invitations", args=[group.slug]),
+        )
     services.email_invitation_withdraw(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
     return redirect("groups:invitations", group.slug)

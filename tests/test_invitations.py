@@ -434,7 +434,9 @@ def test_pending_invitations_are_listed_and_can_be_withdrawn(
     assert "olga@example.com" in text_of(as_facilitator.get(invitations_page))
 
     response = as_facilitator.post(
-        reverse("groups:email_withdraw", args=[group.slug, olgas_invitation.pk]), follow=True
+        reverse("groups:email_withdraw", args=[group.slug, olgas_invitation.pk]),
+        {"confirmed": "1"},
+        follow=True,
     )
 
     olgas_invitation.refresh_from_db()

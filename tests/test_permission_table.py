@@ -92,6 +92,19 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.HIDE: (N, N, N),
         Action.MARK_ANSWER: (N, N, N),
     },
+    # The author's reply in a thread that `member` started and a facilitator then hid: the
+    # thread takes no more replies from those who no longer see its root.
+    "under_hidden_root": {
+        Action.SEE: (Y, Y, Y),
+        Action.SEE_AUTHOR: (Y, Y, Y),
+        Action.REPLY: (N, Y, Y),
+        Action.EDIT: (Y, N, N),
+        Action.DELETE: (Y, N, N),
+        Action.PLUS_ONE: (Y, Y, Y),
+        Action.FLAG: (N, Y, Y),
+        Action.HIDE: (N, N, Y),
+        Action.MARK_ANSWER: (N, N, N),
+    },
     # The author's reply to a question that `member` asked.
     "answer": {
         Action.SEE: (Y, Y, Y),
@@ -133,6 +146,11 @@ def make_item(state: str, group, essay, people) -> Annotation:
     author, member, facilitator = (people[p] for p in PERSONAS)
     if state == "private":
         return create(group, essay, author, body="Just for me.", visibility="private")
+    if state == "under_hidden_root":
+        thread = create(group, essay, member, body="Off the point.")
+        item = reply_to(thread, author, body="Still, an answer.")
+        services.annotation_hide(annotation=thread, by=facilitator, note="Off topic")
+        return item
     if state == "answer":
         question = create(group, essay, member, body="Why?", motivation="questioning")
         return reply_to(question, author, body="Because of this.")
@@ -207,7 +225,7 @@ def check_seeing(client, item, expected):
     reading_page = client.get(page_url("annotations:reading", item)).content.decode()
     if not item.root_id:
         assert (item.pk in layer(reading_page)) is expected, "the layer data"
-    thread = client.get(page_url("annotations:thread", item, root.pk))
+    thread = client.get(page_url("annotations:thread", item, item.pk), follow=True)
     if expected:
         assert thread.status_code == 200
         assert article(thread.content.decode(), item) is not None, "the thread page"
@@ -227,7 +245,7 @@ def check_naming(client, item, author, expected):
         assert (entry["username"] == author.username) is expected, "the layer data"
         if not expected:
             assert name not in json.dumps(entry)
-    thread = client.get(page_url("annotations:thread", item, root.pk))
+    thread = client.get(page_url("annotations:thread", item, item.pk), follow=True)
     if thread.status_code == 200 and article(thread.content.decode(), item) is not None:
         assert (name in article(thread.content.decode(), item)) is expected, "the thread page"
     api = client.get(page_url("annotations:annotation", item, item.pk))
@@ -251,7 +269,7 @@ CONTROL = {
 def shows_control(client, item, action) -> bool:
     """Does the thread page offer this action on this item?"""
     root = thread_root(item)
-    response = client.get(page_url("annotations:thread", item, root.pk))
+    response = client.get(page_url("annotations:thread", item, item.pk), follow=True)
     if response.status_code != 200:
         return False
     html = response.content.decode()

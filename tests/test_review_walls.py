@@ -197,7 +197,7 @@ def test_the_author_of_a_reply_under_a_hidden_root_can_still_open_it(
     assert "Root by Maria." not in page and "Off topic." not in page
 
 
-def test_an_empty_reply_under_a_hidden_root_is_a_400(group, essay, member, facilitator, classmate):
+def test_a_reply_under_a_hidden_root_is_refused(group, essay, member, facilitator, classmate):
     root = create(group, essay, member, body="Root by Maria.")
     own_reply = reply_to(root, classmate, body="Sam's own words.")
     services.annotation_hide(annotation=root, by=facilitator, note="Off topic.")
@@ -205,7 +205,7 @@ def test_an_empty_reply_under_a_hidden_root_is_a_400(group, essay, member, facil
 
     response = signed_in(classmate).post(note_url("reply", own_reply), {"body": ""})
 
-    assert response.status_code == 400
+    assert response.status_code == 403  # a hidden thread takes no more replies
     assert Annotation.objects.count() == before
     assert "Root by Maria." not in response.content.decode()
 
