@@ -22,7 +22,7 @@ decision about who may see or do what is annotations.access's.
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -216,10 +216,8 @@ def _page(
     if iris:
         items = [f"{container_iri}{pk}" for pk in rows.values_list("pk", flat=True)]
     else:
-        rows = (
-            rows.select_related("author", "reading", "parent", "root")
-            .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-            .annotate(plus_count=Count("plus_ones"))
+        rows = rows.select_related("author", "reading", "parent", "root").prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name"))
         )
         items = [w3c.to_jsonld(request, viewer, a, container_iri, context=False) for a in rows]
     return w3c.page_jsonld(
@@ -333,8 +331,7 @@ def annotation(request, group_slug, reading_slug, annotation_id):
 
 
 def _representation(request, viewer, item: Annotation, container_iri: str):
-    """(ETag, body, Allow) of one annotation for this viewer, its +1s counted now."""
-    item.plus_count = item.plus_ones.count()
+    """(ETag, body, Allow) of one annotation for this viewer."""
     changeable = permits(viewer, Action.EDIT, item)
     allow = "GET, HEAD, OPTIONS, PUT, DELETE" if changeable else "GET, HEAD, OPTIONS"
     body = w3c.serialize(w3c.to_jsonld(request, viewer, item, container_iri))

@@ -73,13 +73,6 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         .order_by()
     }
     in_layer = {"annotation__group": group, "annotation__reading": reading}
-    plus = dict(
-        PlusOne.objects.filter(**in_layer)
-        .values("annotation_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("annotation_id", "n")
-    )
     plussed = set(
         PlusOne.objects.filter(user_id=user.pk, **in_layer).values_list("annotation_id", flat=True)
     )
@@ -98,7 +91,6 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         counts = replies.get(root.pk, {})
         root.reply_count = counts.get("n", 0)
         root.answered = bool(counts.get("answers"))
-        root.plus_count = plus.get(root.pk, 0)
         root.plussed = root.pk in plussed
         root.flag_count = flags.get(root.pk, 0)
         root.author_label = author_label(membership, root)
@@ -196,13 +188,6 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
         .order_by("created_at", "pk")
     )
     ids = [row.pk for row in rows]
-    plus = dict(
-        PlusOne.objects.filter(annotation_id__in=ids)
-        .values("annotation_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("annotation_id", "n")
-    )
     plussed = set(
         PlusOne.objects.filter(annotation_id__in=ids, user_id=user.pk).values_list(
             "annotation_id", flat=True
@@ -215,7 +200,6 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
         row.group, row.reading = group, root.reading  # for permalinks, without a query each
         if row.root_id == root.pk:
             row.root = root
-        row.plus_count = plus.get(row.pk, 0)
         row.plussed = row.pk in plussed
         row.author_label = author_label(membership, row)
         row.can = allowed(membership, row)

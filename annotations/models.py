@@ -76,6 +76,9 @@ class Annotation(models.Model):
     )
 
     is_answer = models.BooleanField(default=False)
+    # How many +1s it has: kept by annotations.services.annotation_plus_one in the same
+    # transaction as the PlusOne rows, so a layer is read without counting them.
+    plus_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField(auto_now=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -92,6 +95,8 @@ class Annotation(models.Model):
         ordering = ["start", "created_at"]
         indexes = [
             models.Index(fields=["group", "reading", "start"]),
+            # The API's container pages: keyset pagination by id within a group reading.
+            models.Index(fields=["group", "reading", "id"], name="annotation_container_page"),
             models.Index(fields=["root"]),
             models.Index(fields=["author", "group"]),
         ]
@@ -150,7 +155,11 @@ class Tag(models.Model):
 
 class PlusOne(models.Model):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="plus_ones")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # A +1 outlives its giver's account, as their annotations do (and Annotation.plus_count
+    # keeps counting it).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -383,7 +383,11 @@ def annotation_plus_one(*, annotation: Annotation, user: User) -> bool:
     ensure_writable(annotation.group)
     deleted, _ = PlusOne.objects.filter(annotation=annotation, user=user).delete()
     if not deleted:
-        PlusOne.objects.get_or_create(annotation=annotation, user=user)
+        PlusOne.objects.create(annotation=annotation, user=user)
+    Annotation.objects.filter(pk=annotation.pk).update(
+        plus_count=F("plus_count") + (-1 if deleted else 1)
+    )
+    annotation.plus_count += -1 if deleted else 1
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
     return not deleted
 

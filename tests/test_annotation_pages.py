@@ -812,10 +812,10 @@ def test_a_signed_out_visitor_is_sent_to_log_in_for_everything(client, walled):
 
 # session, user, membership+group, group reading, sections, blocks, members, reply counts,
 # +1 counts, the viewer's +1s, roots, tags (and, for a facilitator, open flags)
-READING_PAGE_QUERIES = {"member": 14, "facilitator": 15}
+READING_PAGE_QUERIES = {"member": 13, "facilitator": 14}
 # session, user, membership+group, group reading, the annotation, the thread, tags, +1 counts,
 # the viewer's +1s, facilitator ids
-THREAD_PAGE_QUERIES = 10
+THREAD_PAGE_QUERIES = 9
 
 
 def bulk_layer(group, essay, authors, roots: int, replies: int) -> list[Annotation]:

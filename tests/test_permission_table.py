@@ -221,7 +221,6 @@ def test_every_surface_gives_the_tables_answer(
 
 
 def check_seeing(client, item, expected):
-    root = thread_root(item)
     reading_page = client.get(page_url("annotations:reading", item)).content.decode()
     if not item.root_id:
         assert (item.pk in layer(reading_page)) is expected, "the layer data"
@@ -237,7 +236,6 @@ def check_seeing(client, item, expected):
 
 def check_naming(client, item, author, expected):
     name = author.public_name
-    root = thread_root(item)
     reading_page = client.get(page_url("annotations:reading", item)).content.decode()
     if not item.root_id and item.pk in layer(reading_page):
         entry = layer(reading_page)[item.pk]
@@ -268,7 +266,6 @@ CONTROL = {
 
 def shows_control(client, item, action) -> bool:
     """Does the thread page offer this action on this item?"""
-    root = thread_root(item)
     response = client.get(page_url("annotations:thread", item, item.pk), follow=True)
     if response.status_code != 200:
         return False
