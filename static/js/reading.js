@@ -1,12 +1,21 @@
 // The group reading page: highlights, the selection toolbar, the editor, threads in a side
 // panel (a bottom sheet on phones), mentions, filters and stepping through their matches.
 // Without this script the page still reads, and threads are reachable through plain links
-// and forms. This entry module reads what the server put in the page, draws the layer and
-// wires the modules in ./reading/ together.
+// and forms. This entry module asks for the layer at once, wires the modules in ./reading/
+// together while it comes, then draws it (the text reads and scrolls all the while).
+//
+// For the benchmark, window.__commonplace records the layer's `source` ("endpoint", or
+// "embedded" from #layer-data), its `state` (loading, drawing, drawn or failed), how many
+// annotations are `shown`, and when each step happened, in milliseconds since the epoch
+// (performance.timeOrigin + performance.now(), so comparable with
+// performance.timing.navigationStart): layerRequestedAt, layerLoadedAt (the server's answer
+// all in), onScreenDrawnAt (the blocks on screen drawn), drawnAt (every block drawn) and
+// paintedAt (the frame after). Each is also a performance mark, "commonplace:drawn" and so on.
 
 import "./confirm.js";
+import { loadLayer } from "./reading/api.js";
 import { openEditor } from "./reading/editor.js";
-import { drawHighlights, segmentIn, updateMargins } from "./reading/highlights.js";
+import { drawHighlights, redrawAround, segmentIn, updateMargins } from "./reading/highlights.js";
 import { Layer, filtersFrom, isThread } from "./reading/layer.js";
 import { initMatches } from "./reading/matches.js";
 import { createPanel } from "./reading/panel.js";
@@ -14,17 +23,29 @@ import { textOf } from "./reading/positions.js";
 import { initToolbar } from "./reading/toolbar.js";
 
 const config = document.getElementById("reading-config");
+const filters = filtersFrom(new URLSearchParams(location.search));
+const timings = { source: config.dataset.layer ? "endpoint" : "embedded", state: "loading" };
+window.__commonplace = timings;
+function stamp(name) {
+  timings[`${name}At`] = performance.timeOrigin + performance.now();
+  performance.mark(`commonplace:${name}`);
+}
+stamp("layerRequested");
+const loading = loadLayer(config, filters, { arrived: () => stamp("layerLoaded") });
+
 const body = document.querySelector(".reading__body");
 const page = {
   body,
   config,
   text: textOf(body, { context: Number(config.dataset.quoteContext) }),
-  layer: new Layer(JSON.parse(document.getElementById("layer-data").textContent)),
+  layer: new Layer([], { loaded: false }),
   members: JSON.parse(document.getElementById("members-data").textContent),
-  filters: filtersFrom(new URLSearchParams(location.search)),
+  filters,
   archived: config.dataset.archived === "1",
   csrfToken: config.querySelector("[name=csrfmiddlewaretoken]")?.value ?? "",
-  redraw: () => drawHighlights(page),
+  active: null, // the thread open in the panel: its marks are drawn active
+  /** Redraw the blocks `item` covers after it was added or removed; with no item, all. */
+  redraw: (item) => (item ? redrawAround(page, item) : drawHighlights(page)),
   refreshMargins: () => updateMargins(page),
 };
 const panel = createPanel(page);
@@ -63,7 +84,12 @@ body.addEventListener("click", (event) => {
   const count = event.target.closest("a[data-threads]");
   if (count) {
     event.preventDefault();
-    return showThreads(count.closest(".block"));
+    // Until the layer is here, the count the server wrote is all there is: wait for it (or
+    // if it cannot come, go to the list the link names).
+    return loaded.then(
+      () => showThreads(count.closest(".block")),
+      () => location.assign(count.href),
+    );
   }
   const annotate = event.target.closest("a[data-annotate]");
   if (annotate && !page.archived) {
@@ -89,22 +115,45 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && !panel.element.hidden && !event.target.closest("dialog")) panel.close();
 });
 
-const filters = document.querySelector("[data-filters]");
-if (filters) {
+const filterForm = document.querySelector("[data-filters]");
+if (filterForm) {
   // Filters apply as soon as they change, so the Apply button leaves the page (and the tab order).
-  filters.querySelector("[data-filters-submit]").hidden = true;
-  filters.addEventListener("change", () => filters.requestSubmit());
+  filterForm.querySelector("[data-filters-submit]").hidden = true;
+  filterForm.addEventListener("change", () => filterForm.requestSubmit());
 }
 for (const hint of document.querySelectorAll("[data-js-only]")) hint.hidden = page.archived;
 
-page.redraw();
 initToolbar(page, panel);
-initMatches(page);
 document.body.classList.add("js-annotations");
+
+const loaded = loading.then((items) => {
+  page.layer.load(items);
+  timings.shown = page.layer.items.length;
+  timings.state = "drawing";
+});
+const drawn = loaded.then(() => drawHighlights(page, { onScreen: () => stamp("onScreenDrawn") }));
+drawn.then(
+  (finished) => {
+    if (!finished) return;
+    stamp("drawn");
+    timings.state = "drawn";
+    requestAnimationFrame(() => setTimeout(() => stamp("painted")));
+    initMatches(page);
+  },
+  () => {
+    timings.state = "failed";
+    const note = document.createElement("p");
+    note.className = "layer-summary__error";
+    note.setAttribute("role", "status");
+    note.textContent = "The highlights could not be loaded. Reload the page to try again.";
+    document.querySelector(".layer-summary")?.after(note);
+  },
+);
+
 const wanted = /^#a-(\d+)$/.exec(location.hash);
 if (wanted) {
   const id = Number(wanted[1]);
-  panel.openThread(id, { focus: false }).then(() => {
+  Promise.allSettled([panel.openThread(id, { focus: false }), drawn]).then(() => {
     const root = Number(panel.body.querySelector("[data-thread-root]")?.dataset.threadRoot);
     body.querySelector(`mark.hl-${root || id}`)?.scrollIntoView({ block: "center" });
   });

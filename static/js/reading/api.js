@@ -1,5 +1,26 @@
-// Saving a new annotation through the group's W3C Web Annotation container (the same API
-// other clients use), then adding it to the layer and drawing it.
+// The page's talk with the server about the layer: loading it (the viewer's whole layer, as
+// rows; the page keeps what its filters show), and saving a new annotation through the
+// group's W3C Web Annotation container (the same API other clients use), then adding it to
+// the layer and drawing it.
+
+import { itemsFromRows, shownItems } from "./layer.js";
+
+/** The annotations the page shows: the viewer's whole layer from `config.dataset.layer`
+ *  (the browser's cache revalidates it, so an unchanged layer costs a 304), or failing that
+ *  attribute, the list embedded in #layer-data; either way, only those passing `filters`.
+ *  `arrived` is called once the server's answer is all in, before it is read. */
+export async function loadLayer(config, filters, { arrived = () => {} } = {}) {
+  if (!config.dataset.layer) {
+    const embedded = document.getElementById("layer-data");
+    arrived();
+    return shownItems(embedded ? JSON.parse(embedded.textContent) : [], filters);
+  }
+  const response = await fetch(config.dataset.layer, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`The annotations could not be loaded (${response.status}).`);
+  const body = await response.text();
+  arrived();
+  return shownItems(itemsFromRows(JSON.parse(body)), filters);
+}
 
 async function send(page, method, url, payload) {
   const response = await fetch(url, {
@@ -38,7 +59,7 @@ export async function createAnnotation(page, target, { motivation, text = "", ta
     },
   });
   const id = Number(created.id.split("/").pop());
-  page.layer.add({
+  const item = {
     id,
     start: target.start,
     end: target.end,
@@ -53,7 +74,9 @@ export async function createAnnotation(page, target, { motivation, text = "", ta
     hidden: false,
     deleted: false,
     tags,
-  });
-  page.redraw();
+    plussed: false,
+  };
+  page.layer.add(item);
+  page.redraw(item);
   return id;
 }

@@ -1,7 +1,9 @@
-// The annotation layer of one reading as the page holds it: the list the server embedded in
-// #layer-data (one object per root annotation: id, start, end, motivation, author, username,
-// private, replies, answered, mine, facilitator, hidden, deleted, tags), kept in step with
-// what the reader adds and deletes, and the questions the page asks of it. Pure: no DOM.
+// The annotation layer of one reading as the page holds it: one object per root annotation
+// (id, start, end, motivation, author, username, private, replies, answered, mine,
+// facilitator, hidden, deleted, tags, plussed), kept in step with what the reader adds and
+// deletes, and the questions the page asks of it. The server sends the viewer's whole layer
+// as rows under a header of column names (see itemsFromRows); the page keeps the annotations
+// its filters show. Pure: no DOM.
 
 /** A bare highlight is not a thread until somebody replies to it. */
 export const isThread = (a) => a.motivation !== "highlighting" || a.replies > 0;
@@ -31,22 +33,95 @@ export function matchesFilters(a, filters) {
 /** Document order: by start, the longer passage first when two start together. */
 const inTextOrder = (a, b) => a.start - b.start || b.end - a.end || a.id - b.id;
 
+/** The objects of a layer sent as rows: {columns, rows, people, tags}, where `author` is an
+ *  index into `people` ({name, username}) and `tags` a list of indexes into `tags`. Columns
+ *  are found by name in the header, so the server may add columns (they are ignored) or
+ *  reorder them. */
+export function itemsFromRows({ columns, rows, people = [], tags = [] }) {
+  const at = Object.fromEntries(columns.map((name, index) => [name, index]));
+  const column = (row, name, otherwise) => (name in at ? row[at[name]] : otherwise);
+  return rows.map((row) => {
+    const person = people[column(row, "author", -1)] ?? { name: "", username: "" };
+    return {
+      id: column(row, "id"),
+      start: column(row, "start"),
+      end: column(row, "end"),
+      motivation: column(row, "motivation"),
+      author: person.name,
+      username: person.username,
+      private: Boolean(column(row, "private", false)),
+      replies: column(row, "replies", 0),
+      answered: column(row, "answered", null),
+      mine: Boolean(column(row, "mine", false)),
+      facilitator: Boolean(column(row, "facilitator", false)),
+      hidden: Boolean(column(row, "hidden", false)),
+      deleted: Boolean(column(row, "deleted", false)),
+      tags: (column(row, "tags", []) ?? []).map((index) => tags[index]),
+      plussed: Boolean(column(row, "plussed", false)),
+      orphan: Boolean(column(row, "orphan", false)),
+    };
+  });
+}
+
+/** What the page draws of a whole layer: the anchored annotations passing `filters`. */
+export function shownItems(items, filters) {
+  return items.filter((a) => !a.orphan && matchesFilters(a, filters));
+}
+
 export class Layer {
-  constructor(items) {
-    this.items = items;
+  /** `items`: the annotations to hold, in the server's order (by start, then id). With
+   *  `loaded: false`, a layer still on its way: see load(). */
+  constructor(items = [], { loaded = true } = {}) {
+    this.items = [];
+    this.byId = new Map();
+    this.loaded = loaded;
+    // What the reader adds or removes before load(), kept through it.
+    this.added = new Map();
+    this.removed = new Set();
+    for (const item of items) this.#put(item);
+  }
+
+  #put(item) {
+    this.#drop(item.id);
+    this.items.push(item);
+    this.byId.set(item.id, item);
+  }
+
+  #drop(id) {
+    if (!this.byId.delete(id)) return;
+    this.items.splice(
+      this.items.findIndex((a) => a.id === id),
+      1,
+    );
+  }
+
+  /** Take the layer as the server sent it, keeping what the reader added or removed while
+   *  it was on its way (a fetch begun before a save may not hold what was saved). */
+  load(items) {
+    this.items = [];
+    this.byId.clear();
+    for (const item of items) if (!this.removed.has(item.id)) this.#put(item);
+    for (const item of this.added.values()) if (!this.byId.has(item.id)) this.#put(item);
+    this.added.clear();
+    this.removed.clear();
+    this.loaded = true;
   }
 
   get(id) {
-    return this.items.find((a) => a.id === id);
+    return this.byId.get(id);
   }
 
   add(item) {
-    this.items.push(item);
+    this.#put(item);
+    if (!this.loaded) this.added.set(item.id, item);
   }
 
   remove(id) {
-    const index = this.items.findIndex((a) => a.id === id);
-    if (index >= 0) this.items.splice(index, 1);
+    this.#drop(id);
+    if (!this.loaded) {
+      this.added.delete(id);
+      this.removed.add(id);
+    }
   }
 
   /** Annotations whose passage overlaps [start, end). */

@@ -29,6 +29,7 @@ export function createPanel(page) {
     element.hidden = true;
     body.replaceChildren();
     document.body.classList.remove("panel-open");
+    page.active = null;
     for (const mark of page.body.querySelectorAll("mark.hl--active")) mark.classList.remove("hl--active");
     if (location.hash.startsWith("#a-")) history.replaceState(null, "", location.pathname + location.search);
     returnFocus();
@@ -67,6 +68,7 @@ export function createPanel(page) {
     const root = body.querySelector("[data-thread-root]")?.dataset.threadRoot;
     if (root) {
       history.replaceState(null, "", `${location.pathname}${location.search}#a-${id}`);
+      page.active = Number(root); // marks drawn from now on are drawn active
       for (const mark of page.body.querySelectorAll("mark.hl--active")) mark.classList.remove("hl--active");
       for (const mark of page.body.querySelectorAll(`mark.hl-${root}`)) mark.classList.add("hl--active");
       const target = body.querySelector(`#a-${id}`);
@@ -161,11 +163,12 @@ export function createPanel(page) {
     });
     if (form.action.includes("/delete/")) {
       const id = Number(form.action.split("/notes/")[1].split("/")[0]);
-      if (page.layer.get(id)) {
+      const gone = page.layer.get(id);
+      if (gone) {
         // Gone, unless it had replies (then it stays as “[deleted]”).
         const replies = body.querySelectorAll("[data-thread-root] .note").length > 1;
         if (!replies) page.layer.remove(id);
-        page.redraw();
+        page.redraw(gone);
         if (!replies) return close();
       }
     }
