@@ -5,7 +5,9 @@ Each run is a fresh browser context (nothing cached, as a first visit) logged in
 session cookie. A script injected before the page's own ones watches each frame for the
 marks: the first frame in which every expected annotation has a `mark.hl-<id>` is "drawn".
 When the page's script exposes its own marks on `window.__commonplace` (`drawnAt`,
-`layerLoadedAt`, in performance.now() milliseconds) those are read as well and preferred.
+`layerLoadedAt`, ..., stamped since the epoch and read here as performance.now()
+milliseconds) those are read as well, and its `drawnAt` is preferred; the marks watched
+here are kept beside it (`marks_drawn_ms`) as a check.
 "When the data arrived" is the layer data's own response end (`layer.json`) when the page
 fetches it, else `__commonplace.layerLoadedAt`, else the HTML's (the data is embedded).
 """
@@ -44,13 +46,17 @@ WATCH = """
 })();
 """
 
-DONE = "window.__bench || (window.__commonplace && window.__commonplace.drawnAt)"
+DONE = "() => window.__bench || (window.__commonplace && window.__commonplace.drawnAt)"
 COLLECT = """
 () => {
   const nav = performance.getEntriesByType("navigation")[0];
   const own = window.__commonplace || {};
+  // The page's own marks, as performance.now() milliseconds (the page stamps them since the
+  // epoch, performance.timeOrigin + performance.now()).
   const marks = Object.fromEntries(
-    Object.entries(own).filter(([, value]) => typeof value === "number"));
+    Object.entries(own)
+      .filter(([name, value]) => typeof value === "number" && name.endsWith("At"))
+      .map(([name, value]) => [name, value > 1e11 ? value - performance.timeOrigin : value]));
   const ids = new Set();
   for (const mark of document.querySelectorAll('mark[class*="hl-"]'))
     for (const name of mark.classList) if (/^hl-\\d+$/.test(name)) ids.add(name);
@@ -61,6 +67,8 @@ COLLECT = """
     benchDrawnAt: window.__bench ? window.__bench.drawnAt : null,
     own: marks,
     drawnIds: ids.size,
+    shown: own.shown ?? null,
+    state: own.state ?? null,
     resources: performance.getEntriesByType("resource").map((r) => ({
       name: r.name, encoded: r.encodedBodySize, decoded: r.decodedBodySize, end: r.responseEnd,
     })),
@@ -88,6 +96,8 @@ class BrowserResult:
     html_bytes: int
     html_wire_bytes: int
     own_marks: dict
+    marks_drawn_ms: float | None
+    page_state: dict
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,7 +111,7 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    nav, data, seen, html_end = [], [], [], []
+    nav, data, seen, html_end, watched = [], [], [], [], []
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -140,6 +150,8 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
                 else:
                     arrived, source = found["html"]["end"], "html"
                 nav.append(drawn_at)
+                if found["benchDrawnAt"] is not None:
+                    watched.append(found["benchDrawnAt"])
                 data.append(drawn_at - arrived)
                 html_end.append(found["html"]["end"])
                 seen.append(found)
@@ -170,4 +182,6 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
         html_bytes=first["html"]["decoded"],
         html_wire_bytes=first["html"]["encoded"],
         own_marks=last["own"],
+        marks_drawn_ms=statistics.median(watched) if watched else None,
+        page_state={"shown": last["shown"], "state": last["state"]},
     )
