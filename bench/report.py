@@ -232,20 +232,24 @@ def write_readme_section(name: str, text: str) -> None:
     README.write_text(readme)
 
 
-def explain_markdown(explained: list, scale: float) -> str:
+def explain_markdown(pages: list, scale: float) -> str:
     from bench.queries import PLAN_LINES
 
-    out = [f"EXPLAIN (ANALYZE, BUFFERS) at scale {scale:g}, the hot queries of each figure:\n"]
-    page = None
-    for item in explained:
-        if item.page != page:
-            page = item.page
-            out.append(f"\n#### {page}\n")
-        sql = item.sql if len(item.sql) <= 700 else item.sql[:700] + " …"
-        scans = f" Seq scans: {'; '.join(item.seq_scans)}." if item.seq_scans else ""
-        summary = html.escape(f"{item.ms:.2f} ms: {sql[:120]}…{scans}")
-        out.append(f"<details><summary>{summary}</summary>\n")
-        out.append("```sql\n" + sql + "\n```\n")
-        plan = item.plan[:PLAN_LINES] + (["…"] if len(item.plan) > PLAN_LINES else [])
-        out.append("```\n" + "\n".join(plan) + "\n```\n</details>")
+    out = [
+        f"EXPLAIN (ANALYZE, BUFFERS) at scale {scale:g}: for each figure, its queries' total "
+        "execution time and its slowest queries (identifiers unquoted for reading).\n"
+    ]
+    for page in pages:
+        out.append(
+            f"\n#### {page.name}: {page.count} queries, {page.total_ms:.1f} ms in the database\n"
+        )
+        for item in page.hot:
+            sql = item.sql.replace('"', "")
+            sql = sql if len(sql) <= 900 else sql[:900] + " …"
+            scans = f" (seq scan: {'; '.join(item.seq_scans)})" if item.seq_scans else ""
+            summary = html.escape(f"{item.ms:.2f} ms: {sql[:110]}…{scans}")
+            plan = item.plan[:PLAN_LINES] + (["…"] if len(item.plan) > PLAN_LINES else [])
+            out.append(f"<details><summary>{summary}</summary>\n")
+            out.append("```sql\n" + sql + "\n```\n")
+            out.append("```\n" + "\n".join(plan) + "\n```\n</details>\n")
     return "\n".join(out)

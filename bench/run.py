@@ -173,6 +173,7 @@ def measure(args, url: str, scratch: Path) -> dict:
             )
             # The writes' ratios are to their own phase's healthz; the table shows the reads'.
             timings.update({name: t for name, t in writes.items() if name not in timings})
+            scenario.undo_writes()  # the load and Chromium see the data set as built
             page_bytes = scenario.page_bytes(live)
             loads, memory = {}, None
             if not args.no_load:

@@ -396,14 +396,18 @@ class Scenario:
 
     # --- undo -------------------------------------------------------------------------------
 
-    def clean_up(self) -> None:
+    def undo_writes(self) -> None:
+        """Delete what the API made and take back an odd +1: the data set as built."""
         close_old_connections()
         for pk in sorted(set(self.created), reverse=True):
             annotation = Annotation.objects.filter(pk=pk).first()
             if annotation is not None:
                 services.annotation_delete(annotation=annotation)
+        self.created.clear()
         if self.plus_toggles % 2:
             self.change_layer()
+
+    def clean_up(self) -> None:
+        self.undo_writes()
         ApiToken.objects.filter(user=self.viewer, name="bench").delete()
         Session.objects.filter(session_key__in=self.sessions).delete()
-        self.created.clear()
