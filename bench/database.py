@@ -3,7 +3,8 @@
 The URL comes from --database-url, else BENCH_DATABASE_URL, else DATABASE_URL, else
 DEFAULT_URL. Whatever it names must be PostgreSQL and its database name must contain
 "bench": any other is refused before a connection is made, because a run drops and
-rebuilds the database whenever the data set it holds is not the one asked for.
+rebuilds the database whenever the data set it holds is not the one asked for. A scale
+other than 1 uses its own database beside it (see `for_scale`).
 
 A run holds a PostgreSQL advisory lock (LOCK_KEY) on the database for its whole length, so
 two runs never build or measure over each other. The data set a database holds is named by
@@ -42,6 +43,16 @@ def choose_url(explicit: str | None, environ) -> str:
             f"{DEFAULT_URL})."
         )
     return url
+
+
+def for_scale(url: str, scale: float) -> str:
+    """Each scale keeps its own database (`…_scale10`, `…_scale0_1`; scale 1 the name as
+    given), so moving between --quick, the default and --scale 10 rebuilds nothing."""
+    if scale == 1:
+        return url
+    parsed = urlparse(url)
+    suffix = f"_scale{scale:g}".replace(".", "_")
+    return parsed._replace(path=parsed.path + suffix).geturl()
 
 
 def database_name(url: str) -> str:

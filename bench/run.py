@@ -68,7 +68,7 @@ def main(argv=None) -> None:
         if args.readme:
             report.write_readme_section("table", report.table(results))
         return
-    url = database.choose_url(args.database_url, os.environ)
+    url = database.for_scale(database.choose_url(args.database_url, os.environ), args.scale)
     began = time.perf_counter()
     database.ensure_exists(url)
     with database.exclusive(url), tempfile.TemporaryDirectory(prefix="bench-") as scratch:
