@@ -192,18 +192,21 @@ def allowed(viewer: Membership, item: Annotation) -> Allowed:
     return Allowed({action.value: permits(viewer, action, item) for action in Action})
 
 
-def author_label(viewer: Membership, item: Annotation) -> str:
+def author_label(viewer: Membership, item: Annotation, author=None) -> str:
     """How the author is named to this viewer: “[deleted]” hides a deleted annotation's
-    author; an author whose account is gone is a “former member”."""
+    author; an author whose account is gone is a “former member”. `author`: the author's
+    User, when the item does not carry it (a layer built from plain rows)."""
     if not permits(viewer, Action.SEE_AUTHOR, item):
         return DELETED_LABEL
-    return item.author.public_name if item.author_id else FORMER_MEMBER_LABEL
+    author = author or getattr(item, "author", None) if item.author_id else None
+    return author.public_name if author else FORMER_MEMBER_LABEL
 
 
-def author_username(viewer: Membership, item: Annotation) -> str:
+def author_username(viewer: Membership, item: Annotation, author=None) -> str:
     if not item.author_id or not permits(viewer, Action.SEE_AUTHOR, item):
         return ""
-    return item.author.username
+    author = author or getattr(item, "author", None)
+    return author.username if author else ""
 
 
 # --- the `see` line as a query ------------------------------------------------------------------
@@ -227,6 +230,38 @@ def visible_q(viewer: Membership) -> Q:
 def visible_annotations(viewer: Membership) -> QuerySet:
     """Every annotation and reply of the viewer's group that the viewer may see."""
     return Annotation.objects.filter(visible_q(viewer))
+
+
+# --- the `see` line split for caching ----------------------------------------------------------
+#
+# A busy group's layer is built once per change and shared: what every member sees alike (the
+# viewer's class: member or facilitator), cached, plus what only this viewer sees (their own
+# private notes, and their own hidden annotations), merged in per request, so one person's
+# notes never enter another's cache entry. class_q(...) | own_q(viewer) is visible_q(viewer),
+# except that a deleted placeholder is kept only for replies its class may see (a person may
+# miss a placeholder held up by their own hidden reply: shown less, never more).
+
+
+def layer_class(viewer: Membership) -> str:
+    return "facilitator" if viewer.role == Membership.Role.FACILITATOR else "member"
+
+
+def class_q(group_id: int, layer_class: str) -> Q:
+    """What every viewer of this class sees of the group's annotations."""
+    shared = Q(group_id=group_id, visibility=Annotation.Visibility.GROUP)
+    if layer_class != "facilitator":
+        shared &= Q(hidden_at__isnull=True)
+    replies = Annotation.objects.filter(shared, parent_id=OuterRef("pk"))
+    return shared & (Q(deleted_at__isnull=True) | Exists(replies))
+
+
+def own_q(viewer: Membership) -> Q:
+    """What this viewer sees beyond their class: only ever their own annotations."""
+    mine = Q(group_id=viewer.group_id, author_id=viewer.user_id)
+    beyond = Q(visibility=Annotation.Visibility.PRIVATE)
+    if layer_class(viewer) != "facilitator":
+        beyond |= Q(hidden_at__isnull=False)
+    return mine & beyond
 
 
 # --- the helpers views call first ------------------------------------------------------------

@@ -2,15 +2,20 @@
 
 from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q
+from django.core.cache import cache
+from django.db.models import Case, Count, F, Prefetch, Q, TextField, Value, When
 
+from accounts.models import User
 from annotations.access import (
     Action,
     allowed,
     author_label,
     author_username,
+    class_q,
+    layer_class,
+    own_q,
     permits,
     visible_annotations,
 )
@@ -112,24 +117,233 @@ def is_thread(annotation) -> bool:
     return annotation.motivation != Annotation.Motivation.HIGHLIGHTING or annotation.reply_count
 
 
-def reading_layer(*, user, group, membership, reading, layout: dict, filters: Filters) -> dict:
+# --- the group reading page's layer: plain rows, cached per class --------------------------------
+#
+# A reading page needs every root annotation the viewer may see, with its counts. It is built
+# from plain rows (never a model instance per annotation) and cached: the part every viewer of
+# a class sees alike (access.class_q: member or facilitator) under the group reading's
+# layer_version, which every write to the layer bumps, so an entry is never stale, only
+# unused; the viewer's own private and hidden annotations (access.own_q) are merged in per
+# request and never cached. Authors' names are looked up per request, so a rename shows at once.
+
+LAYER_CACHE_FORMAT = 1  # bump when Root changes shape: old entries are then ignored
+
+ROW_FIELDS = (
+    "id",
+    "parent_id",
+    "root_id",
+    "author_id",
+    "motivation",
+    "visibility",
+    "start",
+    "end",
+    "anchoring",
+    "hidden_at",
+    "deleted_at",
+    "plus_count",
+    "is_answer",
+    "orphan_quote",
+)
+
+
+@dataclass(slots=True)
+class Root:
+    """One root annotation of a layer, from plain rows: what the page, its data and the
+    permission table need of it (the table reads the same attributes as on an Annotation)."""
+
+    pk: int
+    group_id: int
+    author_id: int | None
+    motivation: str
+    visibility: str
+    start: int
+    end: int
+    anchoring: str
+    hidden_at: object
+    deleted_at: object
+    plus_count: int
+    exact: str = ""  # kept for orphans only: the page lists their passages
+    reply_count: int = 0
+    answered: bool = False
+    flag_count: int = 0
+    tag_names: list = field(default_factory=list)
+    parent_id: None = None
+    root_id: None = None
+    has_visible_replies: bool = True  # it came through the `see` line's query
+    author_label: str = ""
+    plussed: bool = False
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == Annotation.Visibility.PRIVATE
+
+    @property
+    def is_question(self) -> bool:
+        return self.motivation == Annotation.Motivation.QUESTIONING
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def get_motivation_display(self) -> str:
+        return Annotation.Motivation(self.motivation).label
+
+
+def _rows(query) -> list[tuple]:
+    return list(
+        query.annotate(
+            orphan_quote=Case(
+                When(anchoring=Annotation.Anchoring.ORPHAN, then=F("exact")),
+                default=Value(""),
+                output_field=TextField(),
+            )
+        ).values_list(*ROW_FIELDS)
+    )
+
+
+def _assemble(group_id: int, rows: list[tuple], roots: dict[int, Root]) -> None:
+    """Add rows to `roots`: new roots, and replies counted on theirs."""
+    replies = []
+    for row in rows:
+        (pk, parent_id, root_id, author_id, motivation, visibility, start, end, anchoring) = row[:9]
+        hidden_at, deleted_at, plus_count, is_answer, quote = row[9:]
+        if parent_id is None:
+            roots[pk] = Root(
+                pk,
+                group_id,
+                author_id,
+                motivation,
+                visibility,
+                start,
+                end,
+                anchoring,
+                hidden_at,
+                deleted_at,
+                plus_count,
+                exact=quote,
+            )
+        else:
+            replies.append((root_id, is_answer and deleted_at is None))
+    for root_id, answers in replies:
+        root = roots.get(root_id)
+        if root is not None:
+            root.reply_count += 1
+            root.answered = root.answered or answers
+
+
+def _tag_names(roots: dict[int, Root], query) -> None:
+    for annotation_id, name in query.order_by("name").values_list("annotation_id", "name"):
+        root = roots.get(annotation_id)
+        if root is not None:
+            root.tag_names.append(name)
+
+
+def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
+    """What every viewer of `layer_class` sees of this group reading, counted: cached under
+    the layer's version, so it is built once per change."""
+    key = (
+        f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:{layer_class}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    group_id, reading_id = group_reading.group_id, group_reading.reading_id
+    roots: dict[int, Root] = {}
+    rows = _rows(Annotation.objects.filter(class_q(group_id, layer_class), reading_id=reading_id))
+    _assemble(group_id, rows, roots)
+    _tag_names(
+        roots,
+        Tag.objects.filter(
+            annotation__group_id=group_id,
+            annotation__reading_id=reading_id,
+            annotation__parent__isnull=True,
+        ),
+    )
+    if layer_class == "facilitator":
+        # Open flags on a thread's root or any of its replies, counted per thread.
+        for annotation_id, root_id in Flag.objects.filter(
+            resolved_at__isnull=True,
+            annotation__group_id=group_id,
+            annotation__reading_id=reading_id,
+        ).values_list("annotation_id", "annotation__root_id"):
+            root = roots.get(root_id or annotation_id)
+            if root is not None:
+                root.flag_count += 1
+    cache.set(key, roots)
+    return roots
+
+
+def layer_roots(membership, group_reading) -> list[Root]:
+    """Every root annotation this member may see in the group reading, in text order, with
+    its counts: the class's cached part and the member's own private and hidden ones."""
+    roots = _class_layer(group_reading, layer_class(membership))
+    own = _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+    if own:
+        extra: dict[int, Root] = {}
+        _assemble(membership.group_id, own, extra)
+        roots.update(extra)
+        for root_id, answers in (
+            (row[2], row[12] and row[10] is None) for row in own if row[1] is not None
+        ):
+            root = roots.get(root_id)
+            if root is not None and root_id not in extra:
+                root.reply_count += 1
+                root.answered = root.answered or answers
+        if extra:
+            _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
+    return sorted(roots.values(), key=lambda root: (root.start, root.pk))
+
+
+def _named(membership, roots: list[Root], members: list) -> dict[int, object]:
+    """Authors' Users by id, now: the members, plus any former member still named."""
+    users = {m.user_id: m.user for m in members}
+    missing = {r.author_id for r in roots if r.author_id and r.author_id not in users}
+    if missing:
+        users.update((u.pk, u) for u in User.objects.filter(pk__in=missing))
+    return users
+
+
+def _matches(root: Root, filters: Filters, user_id: int, member_id: int | None) -> bool:
+    if filters.show == "mine" and (root.author_id != user_id or root.is_deleted):
+        return False
+    if filters.member and (root.author_id != member_id or root.is_deleted):
+        return False
+    if filters.tag and filters.tag.lower() not in root.tag_names:
+        return False
+    if filters.unanswered and (not root.is_question or root.answered):
+        return False
+    return filters.highlights or is_thread(root)
+
+
+def reading_layer(
+    *, user, group, membership, group_reading, layout: dict, filters: Filters
+) -> dict:
+    """What the group reading page shows of the layer: margin counts, orphans, filters' choices
+    (the highlights themselves come from layer_data, fetched by the page's script)."""
     members = list(
         Membership.objects.filter(group=group)
         .select_related("user")
         .order_by("user__display_name", "user__username")
     )
     facilitator_ids = {m.user_id for m in members if m.is_facilitator}
-    roots = roots_for(user, group, reading, membership, filters)
+    every = layer_roots(membership, group_reading)
+    users = _named(membership, every, members)
+    for root in every:
+        root.author_label = author_label(membership, root, users.get(root.author_id))
+    member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
+    roots = [r for r in every if _matches(r, filters, user.pk, member_id)]
 
     blocks = [b for section in layout["sections"] for b in section.block_list]
     starts = [b.start for b in blocks]
     for block in blocks:
         block.thread_count = 0
         block.end = block.start + len(block.text)
-    anchored, orphans, tags = [], [], set()
+    anchored, orphans = [], []
     for annotation in roots:
-        annotation.tag_names = [tag.name for tag in annotation.tags.all()]
-        tags.update(annotation.tag_names)
         if annotation.anchoring == Annotation.Anchoring.ORPHAN:
             orphans.append(annotation)
             continue
@@ -141,40 +355,95 @@ def reading_layer(*, user, group, membership, reading, layout: dict, filters: Fi
             if blocks[index].end > annotation.start:
                 blocks[index].thread_count += 1
             index += 1
-
-    data = [
-        {
-            "id": a.pk,
-            "start": a.start,
-            "end": a.end,
-            "motivation": a.motivation,
-            "author": a.author_label,
-            "username": author_username(membership, a),
-            "private": a.is_private,
-            "replies": a.reply_count,
-            "answered": bool(a.answered) if a.is_question else None,
-            "mine": a.author_id == user.pk and permits(membership, Action.SEE_AUTHOR, a),
-            "facilitator": a.author_id in facilitator_ids
-            and permits(membership, Action.SEE_AUTHOR, a),
-            "hidden": a.is_hidden,
-            "deleted": a.is_deleted,
-            "tags": a.tag_names,
-        }
-        for a in anchored
-    ]
     return {
         "members": members,
         "facilitator_ids": facilitator_ids,
         "roots": anchored,
         "orphans": orphans,
-        "tags": sorted(tags),
+        "tags": sorted({name for root in every for name in root.tag_names}),
         "thread_total": sum(1 for a in anchored if is_thread(a)),
         "flag_total": sum(1 for a in roots if a.flag_count),
-        "layer_data": data,
         "members_data": [
             {"username": m.user.username, "name": m.user.public_name} for m in members
         ],
         "filters": filters,
+    }
+
+
+LAYER_COLUMNS = (
+    "id",
+    "start",
+    "end",
+    "motivation",
+    "author",
+    "private",
+    "replies",
+    "answered",
+    "mine",
+    "facilitator",
+    "hidden",
+    "deleted",
+    "tags",
+    "plussed",
+    "orphan",
+)
+
+
+def layer_data(*, membership, group_reading, filters: Filters) -> dict:
+    """The viewer's layer, through the page's filters, as compact JSON for its script: one
+    row per root annotation under `columns`; authors and tags as indexes into `people` and
+    `tags`."""
+    members = list(Membership.objects.filter(group_id=membership.group_id).select_related("user"))
+    facilitator_ids = {m.user_id for m in members if m.is_facilitator}
+    member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
+    roots = [
+        root
+        for root in layer_roots(membership, group_reading)
+        if _matches(root, filters, membership.user_id, member_id)
+    ]
+    users = _named(membership, roots, members)
+    plussed = set(
+        PlusOne.objects.filter(
+            user_id=membership.user_id,
+            annotation__group_id=group_reading.group_id,
+            annotation__reading_id=group_reading.reading_id,
+        ).values_list("annotation_id", flat=True)
+    )
+    people: dict[tuple[str, str], int] = {}
+    tags: dict[str, int] = {}
+    rows = []
+    for root in roots:
+        author = users.get(root.author_id)
+        named = permits(membership, Action.SEE_AUTHOR, root)
+        person = (
+            author_label(membership, root, author),
+            author_username(membership, root, author),
+        )
+        rows.append(
+            [
+                root.pk,
+                root.start,
+                root.end,
+                root.motivation,
+                people.setdefault(person, len(people)),
+                root.is_private,
+                root.reply_count,
+                root.answered if root.is_question else None,
+                named and root.author_id == membership.user_id,
+                named and root.author_id in facilitator_ids,
+                root.is_hidden,
+                root.is_deleted,
+                [tags.setdefault(name, len(tags)) for name in root.tag_names],
+                root.pk in plussed,
+                root.anchoring == Annotation.Anchoring.ORPHAN,
+            ]
+        )
+    return {
+        "version": group_reading.layer_version,
+        "columns": LAYER_COLUMNS,
+        "rows": rows,
+        "people": [{"name": name, "username": username} for name, username in people],
+        "tags": list(tags),
     }
 
 

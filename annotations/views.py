@@ -6,15 +6,14 @@ posts the same forms with fetch. Every view asks annotations.access (or groups.a
 """
 
 import hashlib
-import time
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
@@ -27,7 +26,7 @@ from annotations.access import (
 )
 from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
-from annotations.layer import Filters, is_thread, reading_layer, roots_for, thread_for
+from annotations.layer import Filters, is_thread, layer_data, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
 from commonplace.confirm import confirmation_page, is_confirmed
 from groups.access import (
@@ -38,7 +37,7 @@ from groups.access import (
     group_reading_for_member,
 )
 from groups.forms import ReadingImportForm
-from groups.models import Membership
+from groups.models import GroupReading, Membership
 from readings.importer import ReadingImportError
 from readings.layout import reading_layout
 
@@ -383,73 +382,19 @@ def hide(request, group_slug, reading_slug, annotation_id):
 # --- the group reading page ------------------------------------------------------------------
 
 
-# Templates and static files change only with a deploy, which restarts the server.
-_STARTED = time.time()
-
-
-def _reading_etag(request, group, membership, group_reading) -> str | None:
-    """The group reading page's ETag, from everything that shapes it besides the code: the
-    layer's version figure (one more with every write to it), who is asking (role, name,
-    time zone), the address and its filters, the group and the text's revision, the members'
-    and authors' names as they are now, and the CSRF secret its forms carry (get_token
-    sets one if need be). None, for a page rendered afresh, while a flash message waits."""
-    if len(messages.get_messages(request)):
-        return None
-    get_token(request)
-    reading = group_reading.reading
-    people = list(
-        Membership.objects.filter(group=group)
-        .order_by("user_id")
-        .values_list("user_id", "role", "user__display_name", "user__username")
-    )
-    authors = list(
-        Annotation.objects.filter(group=group, reading=reading)
-        .order_by("author_id")
-        .values_list("author_id", "author__display_name", "author__username")
-        .distinct()
-    )
-    user = request.user
-    parts = (
-        _STARTED,
-        group_reading.pk,
-        group_reading.layer_version,
-        user.pk,
-        user.public_name,
-        user.time_zone,
-        membership.role,
-        request.build_absolute_uri(),
-        group.name,
-        group.description,
-        group.time_zone,
-        group.archived_at,
-        reading.updated_at,
-        people,
-        authors,
-        request.META["CSRF_COOKIE"],
-    )
-    return f'"{hashlib.sha256(repr(parts).encode()).hexdigest()[:32]}"'
-
-
 @login_required
 @require_safe
 def reading(request, group_slug, reading_slug):
-    """The reading with the group's layer over it: highlights, margin counts, filters.
-    A GET or HEAD with the page's current ETag in If-None-Match answers 304."""
+    """The reading with the group's layer over it: margin counts, orphans and filters in the
+    HTML (for reading without JavaScript); the highlights come from `layer` as JSON."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
-    etag = _reading_etag(request, group, membership, group_reading)
-    if etag:
-        headers = HttpResponse(headers={"ETag": etag})
-        patch_cache_control(headers, private=True, no_cache=True)
-        answer = get_conditional_response(request, etag=etag, response=headers)
-        if answer is not headers:
-            return answer
     reading = group_reading.reading
     layout = reading_layout(reading)
     layer = reading_layer(
         user=request.user,
         group=group,
         membership=membership,
-        reading=reading,
+        group_reading=group_reading,
         layout=layout,
         filters=Filters.from_request(request),
     )
@@ -463,11 +408,55 @@ def reading(request, group_slug, reading_slug):
         **layout,
         **layer,
     }
-    response = render(request, "groups/reading.html", context)
-    if etag:
-        response["ETag"] = etag
-        patch_cache_control(response, private=True, no_cache=True)
-    return response
+    return render(request, "groups/reading.html", context)
+
+
+@login_required
+@require_safe
+def layer(request, group_slug, reading_slug):
+    """The viewer's layer of the group reading as compact JSON (annotations.layer.layer_data).
+    Revalidated on every use (private, no-cache); an unchanged layer answers 304."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    body = json.dumps(
+        layer_data(
+            membership=membership,
+            group_reading=group_reading,
+            filters=Filters.from_request(request),
+        ),
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    return _revalidated(request, body)
+
+
+@login_required
+@require_safe
+def version(request, group_slug, reading_slug):
+    """The layer's version figure, for pages that poll for changes: one indexed query, and
+    304 while nothing changed."""
+    found = (
+        GroupReading.objects.filter(
+            group__slug=group_slug,
+            reading__slug=reading_slug,
+            group__memberships__user_id=request.user.pk,
+        )
+        .values_list("layer_version", flat=True)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such group.")
+    return _revalidated(request, json.dumps({"version": found}).encode())
+
+
+def _revalidated(request, body: bytes) -> HttpResponse:
+    """A private JSON response with a strong ETag of its body; 304 to a matching
+    If-None-Match."""
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie"])
+    return get_conditional_response(request, etag=etag, response=response) or response
 
 
 @login_required

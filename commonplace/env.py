@@ -84,3 +84,25 @@ def database_from_url(url: str, base_dir) -> dict:
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")
+
+
+CACHE_TABLE = "commonplace_cache"
+
+
+def cache_from_url(url: str) -> dict:
+    """Turn CACHE_URL into a CACHES entry. Empty: the database cache table (shared by every
+    app server, created by a migration); redis://host:port/db: Redis (needs the `redis`
+    package); locmem://: one process's memory (tests of a single process only)."""
+    if not url:
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "TIMEOUT": 24 * 60 * 60,
+            "OPTIONS": {"MAX_ENTRIES": 20_000, "CULL_FREQUENCY": 4},
+        }
+    scheme = urlparse(url).scheme
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(f"CACHE_URL scheme {scheme!r} is not supported")

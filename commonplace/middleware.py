@@ -1,7 +1,9 @@
 import zoneinfo
 
 from django.conf import settings
+from django.middleware.gzip import GZipMiddleware
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 
 class ContentSecurityPolicyMiddleware:
@@ -44,3 +46,14 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(name) if name else None
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return None
+
+
+class CompressionMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware (with its BREACH mitigation), saying `Vary: Accept-Encoding` on
+    every response it might have compressed, short ones and HEAD answers included, so caches
+    keep the compressed and the plain versions apart and HEAD's headers match GET's."""
+
+    def process_response(self, request, response):
+        if not response.has_header("Content-Encoding"):
+            patch_vary_headers(response, ("Accept-Encoding",))
+        return super().process_response(request, response)

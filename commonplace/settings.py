@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from commonplace.env import database_from_url, env_bool, env_int, env_list, env_str
+from commonplace.env import cache_from_url, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses pages and JSON on the wire (Django's BREACH mitigation pads each response);
+    # static files come precompressed from WhiteNoise.
+    "commonplace.middleware.CompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "commonplace.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,6 +90,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), BASE_DIR)}
+# Shared by every app server: the database's cache table by default, Redis through CACHE_URL.
+CACHES = {"default": cache_from_url(env_str("CACHE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -29,3 +29,22 @@ def reply_to(parent, author, body="I agree."):
         body=body,
         parent=parent,
     )
+
+
+def layer_at(client, page_url: str) -> list[dict]:
+    """What the reading page at `page_url` (filters included) draws: its layer.json, each row
+    as a dict with names resolved, orphans left out (they are listed, not drawn)."""
+    path, _, query = page_url.partition("?")
+    response = client.get(f"{path}layer.json" + (f"?{query}" if query else ""))
+    assert response.status_code == 200, response.status_code
+    data = response.json()
+    entries = []
+    for row in data["rows"]:
+        entry = dict(zip(data["columns"], row, strict=True))
+        if entry.pop("orphan"):
+            continue
+        person = data["people"][entry["author"]]
+        entry["author"], entry["username"] = person["name"], person["username"]
+        entry["tags"] = [data["tags"][i] for i in entry["tags"]]
+        entries.append(entry)
+    return entries

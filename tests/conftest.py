@@ -7,6 +7,7 @@ they are simply signed-in people.)
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,18 @@ PASSWORD = "a-long-test-password-1"
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """A new, empty cache for each test (one process's memory: tests need no shared cache).
+    The database cache that deployments use is tested on its own in test_layer_cache.py."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,  # LocMemCache shares storage between same names
+        }
+    }
 
 
 def pytest_report_header(config):

@@ -20,6 +20,7 @@ from annotations import services
 from annotations.api import PAGE_SIZE
 from annotations.models import Annotation
 from groups.models import Membership
+from tests.annotating import layer_at
 
 ANNO_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -96,13 +97,6 @@ def put(client, url: str, data, **headers):
     return client.put(
         url, data=json.dumps(data), content_type="application/ld+json", headers=headers
     )
-
-
-def layer_ids(page: str) -> set[int]:
-    """The annotation ids the group reading page embeds for its script."""
-    found = re.search(r'<script id="layer-data" type="application/json">(.*?)</script>', page)
-    assert found, "the page embeds no layer-data"
-    return {item["id"] for item in json.loads(found.group(1))}
 
 
 def split_header(value: str) -> list[str]:
@@ -496,7 +490,8 @@ def test_a_private_note_is_invisible_to_other_members(client, url, group, essay,
     assert item.status_code == 404
     assert page.status_code == 200
     assert "Only for me." not in page.content.decode()
-    assert private.pk not in layer_ids(page.content.decode())
+    reading_page = reverse("annotations:reading", args=[group.slug, essay.slug])
+    assert private.pk not in {entry["id"] for entry in layer_at(client, reading_page)}
 
 
 def test_the_author_still_sees_their_private_note(as_member, url, essay):

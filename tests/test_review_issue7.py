@@ -18,7 +18,7 @@ from annotations import services
 from annotations.models import Annotation, Flag
 from groups.models import EmailInvitation, Membership
 from groups.services import email_invitations_send, membership_remove
-from tests.annotating import create, reply_to
+from tests.annotating import create, layer_at, reply_to
 
 ROOT = Path(__file__).resolve().parent.parent
 SECOND_QUOTE = "When socialists talk about ordinary people"
@@ -29,6 +29,10 @@ SECOND_QUOTE = "When socialists talk about ordinary people"
 
 def reading_url(group, reading) -> str:
     return reverse("annotations:reading", args=[group.slug, reading.slug])
+
+
+def layer_url(group, reading) -> str:
+    return reverse("annotations:layer", args=[group.slug, reading.slug])
 
 
 def threads_url(group, reading) -> str:
@@ -49,12 +53,6 @@ def item_url(annotation) -> str:
         "annotations:annotation",
         args=[annotation.group.slug, annotation.reading.slug, annotation.pk],
     )
-
-
-def layer_data(page: str) -> list[dict]:
-    found = re.search(r'<script id="layer-data" type="application/json">(.*?)</script>', page)
-    assert found, "the page embeds no layer-data"
-    return json.loads(found.group(1))
 
 
 def thread_total(page: str) -> int:
@@ -134,7 +132,7 @@ def test_a_deleted_annotation_kept_only_for_hidden_replies_leaves_no_trace_for_a
     client = signed_in(bystander)
 
     page = client.get(reading_url(group, essay)).content.decode()
-    assert root.pk not in {entry["id"] for entry in layer_data(page)}
+    assert root.pk not in {entry["id"] for entry in layer_at(client, reading_url(group, essay))}
     assert thread_total(page) == 0
     assert "[deleted]" not in client.get(threads_url(group, essay)).content.decode()
     assert client.get(note_url("thread", root)).status_code == 404
@@ -155,11 +153,7 @@ def test_a_deleted_reply_kept_only_for_hidden_replies_is_not_counted_for_a_plain
     Membership.objects.create(group=group, user=bystander, role=Membership.Role.MEMBER)
     client = signed_in(bystander)
 
-    entry = next(
-        e
-        for e in layer_data(client.get(reading_url(group, essay)).content.decode())
-        if e["id"] == root.pk
-    )
+    entry = next(e for e in layer_at(client, reading_url(group, essay)) if e["id"] == root.pk)
     thread = client.get(note_url("thread", root)).content.decode()
 
     assert entry["replies"] == 0
@@ -296,8 +290,12 @@ def test_a_deleted_answer_does_not_mark_its_question_answered(group, essay, memb
     reply_to(answer, classmate, body="Thanks!")
     services.annotation_delete(annotation=answer)
 
-    page = signed_in(classmate).get(reading_url(group, essay)).content.decode()
-    entry = next(e for e in layer_data(page) if e["id"] == question.pk)
+    signed_in(classmate).get(reading_url(group, essay)).content.decode()
+    entry = next(
+        e
+        for e in layer_at(signed_in(classmate), reading_url(group, essay))
+        if e["id"] == question.pk
+    )
 
     assert entry["answered"] is False
 
@@ -360,12 +358,8 @@ def test_the_layer_never_marks_a_deleted_placeholder_as_the_viewers_own(
     services.annotation_delete(annotation=root)
     client = signed_in(member)
 
-    entry = next(
-        e
-        for e in layer_data(client.get(reading_url(group, essay)).content.decode())
-        if e["id"] == root.pk
-    )
-    mine = layer_data(client.get(reading_url(group, essay) + "?show=mine").content.decode())
+    entry = next(e for e in layer_at(client, reading_url(group, essay)) if e["id"] == root.pk)
+    mine = layer_at(client, reading_url(group, essay) + "?show=mine")
 
     assert entry["mine"] is False
     assert root.pk not in {e["id"] for e in mine}
@@ -443,7 +437,7 @@ def test_a_304_is_never_served_for_another_persons_etag(
     group, essay, member, classmate, facilitator
 ):
     create(group, essay, member, body="Shared.")
-    for url in [reading_url(group, essay), container_url(group, essay)]:
+    for url in [layer_url(group, essay), container_url(group, essay)]:
         marias = signed_in(member).get(url)["ETag"]
         for other in [classmate, facilitator]:
             response = signed_in(other).get(url, headers={"If-None-Match": marias})
@@ -456,7 +450,7 @@ def test_a_former_members_etag_gets_a_404_not_a_304(group, essay, member):
     client = signed_in(member)
     etags = {
         url: client.get(url)["ETag"]
-        for url in [reading_url(group, essay), container_url(group, essay)]
+        for url in [layer_url(group, essay), container_url(group, essay)]
     }
     membership_remove(membership=Membership.objects.get(group=group, user=member))
 
@@ -485,7 +479,7 @@ def test_a_quoted_stale_if_match_is_refused_under_the_lock(group, essay, member,
 def test_head_of_the_reading_page_and_the_api_sends_no_body(group, essay, member):
     note = create(group, essay, member, body="Shared.")
     client = signed_in(member)
-    for url in [reading_url(group, essay), container_url(group, essay), item_url(note)]:
+    for url in [layer_url(group, essay), container_url(group, essay), item_url(note)]:
         response = client.head(url)
         assert response.status_code == 200 and response["ETag"], url
         assert response.content == b"", url
@@ -592,7 +586,9 @@ def test_counts_and_tags_for_a_member_leave_out_private_and_hidden_replies(
     )
     page = signed_in(member).get(reading_url(group, essay)).content.decode()
 
-    entry = next(e for e in layer_data(page) if e["id"] == root.pk)
+    entry = next(
+        e for e in layer_at(signed_in(member), reading_url(group, essay)) if e["id"] == root.pk
+    )
     assert entry["replies"] == 0
     assert thread_total(page) == 1
     assert "secretive" not in page

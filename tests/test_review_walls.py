@@ -23,7 +23,7 @@ from groups.services import (
     group_reading_import,
     membership_remove,
 )
-from tests.annotating import create, reply_to
+from tests.annotating import create, layer_at, reply_to
 
 SECOND_QUOTE = "When socialists talk about ordinary people"
 STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
@@ -55,12 +55,6 @@ def item_url(annotation, group=None) -> str:
     return reverse(
         "annotations:annotation", args=[group.slug, annotation.reading.slug, annotation.pk]
     )
-
-
-def layer_data(page: str) -> list[dict]:
-    found = re.search(r'<script id="layer-data" type="application/json">(.*?)</script>', page)
-    assert found, "the page embeds no layer-data"
-    return json.loads(found.group(1))
 
 
 def tag_options(page: str) -> set[str]:
@@ -160,11 +154,13 @@ def test_the_layer_data_does_not_name_who_wrote_a_deleted_annotation(
     assert "Maria Member" not in client.get(note_url("thread", root)).content.decode()
     assert client.get(item_url(root)).json()["creator"]["name"] == "[deleted]"
     # ...but the reading page's data names her, and ?member=maria still finds it.
-    page = client.get(reading_url(group, essay)).content.decode()
-    entry = next(a for a in layer_data(page) if a["id"] == root.pk)
+    client.get(reading_url(group, essay)).content.decode()
+    entry = next(a for a in layer_at(client, reading_url(group, essay)) if a["id"] == root.pk)
     assert "Maria" not in entry["author"] and entry["username"] != "maria"
-    filtered = client.get(reading_url(group, essay) + "?member=maria").content.decode()
-    assert root.pk not in {a["id"] for a in layer_data(filtered)}
+    client.get(reading_url(group, essay) + "?member=maria").content.decode()
+    assert root.pk not in {
+        a["id"] for a in layer_at(client, reading_url(group, essay) + "?member=maria")
+    }
 
 
 def test_the_thread_list_does_not_name_who_wrote_a_deleted_annotation(
@@ -309,7 +305,7 @@ def test_a_private_note_leaves_no_trace_on_the_reading_page(
 
     page = client.get(reading_url(group, essay)).content.decode()
 
-    assert secret.pk not in {a["id"] for a in layer_data(page)}
+    assert secret.pk not in {a["id"] for a in layer_at(client, reading_url(group, essay))}
     assert "secrettag" not in page
     assert "My secret thought" not in page
     assert thread_total(page) == 0
@@ -325,7 +321,7 @@ def test_filters_do_not_reveal_a_private_note(client, group, essay, secret, faci
     page = client.get(reading_url(group, essay) + query).content.decode()
     listed = client.get(threads_url(group, essay) + query).content.decode()
 
-    assert layer_data(page) == []
+    assert layer_at(client, reading_url(group, essay) + query) == []
     assert thread_total(page) == 0
     assert "No threads here yet." in listed
     assert "My secret thought" not in listed
@@ -421,8 +417,8 @@ def test_the_author_sees_everything_of_their_private_note(client, group, essay, 
 
     page = client.get(reading_url(group, essay)).content.decode()
 
-    assert [a["id"] for a in layer_data(page)] == [secret.pk]
-    assert layer_data(page)[0]["private"] is True
+    assert [a["id"] for a in layer_at(client, reading_url(group, essay))] == [secret.pk]
+    assert layer_at(client, reading_url(group, essay))[0]["private"] is True
     assert "secrettag" in tag_options(page)
     assert client.get(note_url("thread", secret)).status_code == 200
     assert client.get(container_url(group, essay)).json()["total"] == 1
@@ -447,8 +443,8 @@ def test_the_authors_reply_to_their_private_note_stays_private(
         listed = client.get(threads_url(group, essay)).content.decode()
         assert "And another thing" not in listed
     client.force_login(member)
-    page = client.get(reading_url(group, essay)).content.decode()
-    assert layer_data(page)[0]["replies"] == 1
+    client.get(reading_url(group, essay)).content.decode()
+    assert layer_at(client, reading_url(group, essay))[0]["replies"] == 1
 
 
 def test_a_reply_form_post_to_a_private_note_is_private_even_when_it_asks_otherwise(
@@ -517,7 +513,7 @@ def test_a_hidden_annotation_leaves_no_trace_for_a_plain_member(
     page = client.get(reading_url(group, essay)).content.decode()
     listed = client.get(threads_url(group, essay) + "?tag=hiddentag").content.decode()
 
-    assert hidden.pk not in {a["id"] for a in layer_data(page)}
+    assert hidden.pk not in {a["id"] for a in layer_at(client, reading_url(group, essay))}
     assert "hiddentag" not in tag_options(page)
     assert thread_total(page) == 0
     assert "Spicy take." not in listed
@@ -560,10 +556,10 @@ def test_a_hidden_reply_is_absent_from_the_thread_and_its_count(
     client.force_login(classmate)
 
     thread = client.get(note_url("thread", root)).content.decode()
-    page = client.get(reading_url(group, essay)).content.decode()
+    client.get(reading_url(group, essay)).content.decode()
 
     assert "Rude reply." not in thread and "Be kind." not in thread
-    assert layer_data(page)[0]["replies"] == 0
+    assert layer_at(client, reading_url(group, essay))[0]["replies"] == 0
     assert client.get(note_url("thread", bad) + "?fragment=1").status_code == 404
 
 
@@ -679,7 +675,7 @@ def test_this_groups_layer_holds_nothing_of_the_other_groups(
 
     page = client.get(reading_url(group, essay)).content.decode()
 
-    assert layer_data(page) == []
+    assert layer_at(client, reading_url(group, essay)) == []
     assert "Night shift thoughts." not in page
     assert client.get(container_url(group, essay)).json()["total"] == 0
 
@@ -869,7 +865,7 @@ def test_a_hostile_display_name_is_escaped_everywhere(client, group, essay, eve,
         assert "<img src=x" not in html, name
         assert "<b>bold" not in html, name
     # the layer JSON still carries the name, as data the script only ever puts in textContent
-    data = layer_data(pages["reading"].content.decode())
+    data = layer_at(client, reading_url(group, essay))
     assert data[0]["author"] == '<img src=x onerror=alert("eve")>'
     assert data[0]["tags"] == ["bboldb"]  # tags keep only letters, digits, - _ and spaces
 
