@@ -91,11 +91,19 @@ function segmentsOver(text, start, end) {
   return found;
 }
 
+const buttonSegments = new WeakMap();
+
 /** The segment holding annotation `a`'s button: its first mark outside a link is the
- *  button, or if every mark is in a link, its first mark. */
+ *  button, or if every mark is in a link, its first mark. (An annotation keeps its passage,
+ *  and the text its links, so this is worked out once.) */
 function buttonSegment(text, a) {
-  const over = segmentsOver(text, a.start, a.end);
-  return over.find((seg) => outsideLinks(seg, index16(seg, a.start), index16(seg, a.end))) ?? over[0];
+  let found = buttonSegments.get(a);
+  if (!found) {
+    const over = segmentsOver(text, a.start, a.end);
+    found = over.find((seg) => outsideLinks(seg, index16(seg, a.start), index16(seg, a.end))) ?? over[0];
+    buttonSegments.set(a, found);
+  }
+  return found;
 }
 
 // --- one block, in memory then in one write -------------------------------------------------
@@ -110,8 +118,8 @@ function makeMark(items, active) {
   if (active && items.some((a) => a.id === active)) classes.push("hl--active");
   for (const a of items) classes.push(`hl-${a.id}`);
   mark.className = classes.join(" ");
-  mark.dataset.ids = items.map((a) => a.id).join(" ");
-  mark.dataset.depth = String(Math.min(items.length, 3));
+  mark.setAttribute("data-ids", items.map((a) => a.id).join(" "));
+  mark.setAttribute("data-depth", String(Math.min(items.length, 3)));
   return mark;
 }
 
@@ -186,7 +194,7 @@ function makeButtons(text, seg, covering, { first, free }) {
     else buttons.set(mark, [a]);
   }
   for (const [mark, items] of buttons) {
-    mark.dataset.starts = items.map((a) => a.id).join(" ");
+    mark.setAttribute("data-starts", items.map((a) => a.id).join(" "));
     mark.tabIndex = 0;
     mark.setAttribute("role", "button");
     // The name ends with the words themselves, so nothing of the text is lost to a screen reader.
@@ -223,8 +231,18 @@ function nearestFirst(segments) {
   return { order: away.map(([, seg]) => seg), onScreen: away.filter(([d]) => d === 0).length };
 }
 
+// Giving way is posting a message to ourselves: the next slice is a task of its own, so
+// the browser may paint and lay out what was drawn, scroll or take a key in between. (A
+// continuation of scheduler.yield() ran ahead of rendering, leaving one long layout at the
+// end; waiting for each animation frame took twice as long in all.)
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()?.();
 const giveWay = () =>
-  globalThis.scheduler?.yield ? globalThis.scheduler.yield() : new Promise((resolve) => setTimeout(resolve, 0));
+  new Promise((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(null);
+  });
 
 let drawing = 0; // the latest whole drawing; an earlier one still going stops
 
