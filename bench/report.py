@@ -180,8 +180,11 @@ def table(results: dict) -> str:
             f"\nScale {s['small']:g} → {s['large']:g} (each figure's ratio to healthz; limit "
             f"{SCALE_LIMIT:.2f}×):\n"
         )
-        out.append("| figure | small | large | change | |")
-        out.append("| --- | ---: | ---: | ---: | --- |")
+        if s.get("note"):
+            out.append(s["note"] + ".")
+        else:
+            out.append("| figure | small | large | change | |")
+            out.append("| --- | ---: | ---: | ---: | --- |")
         for row in s["rows"]:
             met = _met(row["change"] <= SCALE_LIMIT)
             out.append(
@@ -205,19 +208,31 @@ def load(path: Path) -> dict | None:
 
 
 def with_scale_comparison(results: dict) -> dict:
-    """Compare with the other of scale 1 and scale 10, when both have been measured."""
+    """Compare with the other of scale 1 and scale 10, when both have been measured on the
+    same code (meta.code: the working tree is shared with people changing it)."""
     scale = results["dataset"]["scale"]
     if scale not in (1, 10):
         return results
     other = load(RESULTS / f"scale-{11 - scale:g}.json")
-    if other:
-        small, large = (results, other) if scale == 1 else (other, results)
-        results["scale"] = {
-            "small": 1,
-            "large": 10,
-            "rows": scale_comparison(small, large),
-        }
+    if not other:
+        return results
+    small, large = (results, other) if scale == 1 else (other, results)
+    results["scale"] = {"small": 1, "large": 10, "small_date": small["meta"]["date"],
+                        "large_date": large["meta"]["date"]}  # fmt: skip
+    if small["meta"].get("code") != large["meta"].get("code"):
+        results["scale"]["rows"] = []
+        results["scale"]["note"] = (
+            "not compared: the code changed between the two runs "
+            f"({small['meta'].get('code')} at scale 1, {large['meta'].get('code')} at scale 10)"
+        )
+    else:
+        results["scale"]["rows"] = scale_comparison(small, large)
     return results
+
+
+def write_readme(results: dict) -> None:
+    """The run's table (one section per scale) into bench/README.md."""
+    write_readme_section(f"table-scale-{results['dataset']['scale']:g}", table(results))
 
 
 def write_readme_section(name: str, text: str) -> None:

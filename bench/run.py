@@ -3,6 +3,7 @@
 import argparse
 import os
 import platform
+import re
 import secrets
 import subprocess
 import sys
@@ -24,7 +25,13 @@ def parse_args(argv):
         description="Measure Commonplace from outside, against PostgreSQL (see bench/README.md).",
     )
     parser.add_argument("--quick", action="store_true", help="scale 0.1, few rounds, short load")
-    parser.add_argument("--scale", type=float, help="background size: 1 is 100k, 10 is 1M")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        nargs="+",
+        help="background size: 1 is 100k, 10 is 1M; two (--scale 1 10) run one after the "
+        "other and are compared",
+    )
     parser.add_argument("--seed", type=int, default=None, help="data seed (default 7)")
     parser.add_argument("--rounds", type=int, help="timed rounds per figure")
     parser.add_argument("--load-seconds", type=float, help="how long each load lasts")
@@ -42,7 +49,8 @@ def parse_args(argv):
     parser.add_argument("--database-url", help="a PostgreSQL URL whose name contains 'bench'")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.scale = args.scale if args.scale is not None else (0.1 if quick else 1.0)
+    args.scales = args.scale or [0.1 if quick else 1.0]
+    args.scale = args.scales[0]
     args.rounds = args.rounds or (5 if quick else 25)
     args.warmup = 1 if quick else 2
     args.load_seconds = args.load_seconds or (3 if quick else 10)
@@ -58,7 +66,8 @@ def say(message: str) -> None:
 
 
 def main(argv=None) -> None:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     if args.report:
         results = report.load(report.RESULTS / "latest.json")
         if results is None:
@@ -66,8 +75,10 @@ def main(argv=None) -> None:
         results = report.with_scale_comparison(results)
         print(report.table(results))
         if args.readme:
-            report.write_readme_section("table", report.table(results))
+            report.write_readme(results)
         return
+    if len(args.scales) > 1:
+        return _several(argv, args)
     url = database.for_scale(database.choose_url(args.database_url, os.environ), args.scale)
     began = time.perf_counter()
     database.ensure_exists(url)
@@ -79,8 +90,25 @@ def main(argv=None) -> None:
     say(f"\nbench: results in {path.relative_to(ROOT)} and bench/results/latest.json "
         f"({time.perf_counter() - began:.0f} s in all)")  # fmt: skip
     if args.readme:
-        report.write_readme_section("table", report.table(results))
-        say("bench: table written to bench/README.md")
+        report.write_readme(results)
+        say("bench: tables written to bench/README.md")
+
+
+def _several(argv: list[str], args) -> None:
+    """One run per scale, each in its own process (Django's settings name one database),
+    then the comparison of the last two."""
+    rest, skipping = [], False
+    for arg in argv:
+        if arg == "--scale":
+            skipping = True
+            continue
+        if skipping and re.fullmatch(r"[\d.]+", arg):
+            continue
+        skipping = False
+        rest.append(arg)
+    for scale in args.scales:
+        say(f"bench: --scale {scale:g}")
+        subprocess.run([sys.executable, "-m", "bench", *rest, "--scale", f"{scale:g}"], check=True)
 
 
 def prepare_data(args, url: str) -> dict:
@@ -233,6 +261,7 @@ def _meta(args, url: str) -> dict:
         ).stdout.strip()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": code_fingerprint(),
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
         "rounds": args.rounds,
@@ -250,3 +279,22 @@ def _meta(args, url: str) -> dict:
             "gunicorn_workers": server.WORKERS,
         },
     }
+
+
+def code_fingerprint() -> str:
+    """A digest of the code measured, bench/ aside: the commit, the uncommitted changes and
+    the new files. Two runs are compared only when theirs agree (the tree is shared with
+    people changing it as the benchmark runs)."""
+    import hashlib
+
+    def git(*command) -> bytes:
+        return subprocess.run(["git", *command], cwd=ROOT, capture_output=True).stdout
+
+    digest = hashlib.sha256(git("rev-parse", "HEAD"))
+    digest.update(git("diff", "HEAD", "--", ".", ":(exclude)bench"))
+    for name in sorted(git("ls-files", "--others", "--exclude-standard", "--", ".",
+                           ":(exclude)bench").decode().split("\n")):  # fmt: skip
+        path = ROOT / name
+        if name and path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
