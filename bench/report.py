@@ -108,7 +108,8 @@ def table(results: dict) -> str:
         f"Run {meta['date']} at commit {meta['commit']}{dirty}"
         f"; scale {data['scale']:g} ({data['counts']['annotations']:,} annotations and replies "
         f"in all, {data['counts']['groups']:,} groups), seed {data['seed']}; "
-        f"{meta['rounds']} rounds after {meta['warmup']} warm-up.\n"
+        f"{meta['rounds']} rounds after {meta['warmup']} warm-up; load average "
+        f"{' '.join(meta.get('loadavg', []))} at the end.\n"
     )
     out.append(
         "| figure | median ms | p95 ms | × healthz | queries (cold / warm) | status | bytes |"

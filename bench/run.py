@@ -268,6 +268,8 @@ def _meta(args, url: str) -> dict:
         "warmup": args.warmup,
         "load_seconds": args.load_seconds,
         "quick": args.quick,
+        # Others' work on this machine moves the figures: the load average as the run ends.
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
         "machine": {
             "cpu": cpu,
             "cores": os.cpu_count(),
