@@ -5,7 +5,6 @@ typed into, threads are read in the panel. The ORM only sets up data and checks 
 stored. Live-server tests run on `transactional_db`, so each test asks for it first.
 """
 
-import json
 import re
 
 import pytest
@@ -78,7 +77,13 @@ def open_reading(page, login, user, group, reading):
     response = page.goto(reading_url(group, reading))
     assert response.status == 200
     expect()(page.locator("body.js-annotations")).to_have_count(1)  # the script has started
+    wait_until_drawn(page)
     return page
+
+
+def wait_until_drawn(page) -> None:
+    """Wait for the page's script to have fetched the layer and drawn all of it."""
+    page.wait_for_function("() => window.__commonplace?.state === 'drawn'")
 
 
 def point(page, index: int, phrase: str, edge: str, selector: str = BLOCKS) -> dict:
@@ -148,8 +153,36 @@ def reply_to(annotation, author, body: str):
     )
 
 
+# The viewer's whole layer from the address the page fetches it from (#reading-config's
+# data-layer, less any filter in its query string), fetched in the page with the reader's
+# cookies: one object per row, named by the header's columns.
+LAYER_ROWS = """
+async () => {
+  const url = document.getElementById("reading-config").dataset.layer.split("?")[0];
+  const layer = await (await fetch(url, { credentials: "same-origin" })).json();
+  const named = (row) => Object.fromEntries(layer.columns.map((name, i) => [name, row[i]]));
+  return layer.rows.map(named);
+}
+"""
+
+
+def layer_rows(page) -> list[dict]:
+    """The viewer's whole layer as the server sends it (no filter applied, orphans too)."""
+    return page.evaluate(LAYER_ROWS)
+
+
 def layer_ids(page) -> list[int]:
-    return [a["id"] for a in json.loads(page.locator("#layer-data").text_content())]
+    return [row["id"] for row in layer_rows(page)]
+
+
+def drawn_ids(page) -> list[int]:
+    """The annotations the page has drawn (once it has drawn them all), in id order."""
+    wait_until_drawn(page)
+    return page.evaluate(
+        """() => [...new Set([...document.querySelectorAll("mark.hl")]
+                  .flatMap((mark) => mark.dataset.ids.split(" ").map(Number)))]
+                  .sort((a, b) => a - b)"""
+    )
 
 
 # --- commenting and threads ---------------------------------------------------------------------
@@ -592,5 +625,59 @@ def test_choosing_only_mine_reloads_the_page_without_the_others_marks(
     expect()(page.get_by_label("Show")).to_have_value("mine")
     expect()(page.locator(f"mark.hl-{mine.pk}").first).to_be_visible()
     expect()(page.locator(f"mark.hl-{theirs.pk}")).to_have_count(0)
-    assert layer_ids(page) == [mine.pk]
+    assert drawn_ids(page) == [mine.pk]
     assert problems == []
+
+
+# --- while the layer is on its way, or if it never comes ----------------------------------------
+
+
+def test_the_text_reads_and_takes_a_highlight_before_the_layer_arrives(
+    transactional_db, essay, group, member, facilitator, page, login
+):
+    from annotations.models import Annotation
+
+    theirs = comment_on(essay, group, facilitator, "Both of these", "Theirs.")
+    problems = watch(page)
+    held = []
+    page.route("**/layer.json", lambda route: held.append(route))  # held until let through
+    login(page, member)
+    page.goto(reading_url(group, essay))
+    expect()(page.locator("body.js-annotations")).to_have_count(1)
+    assert page.evaluate("window.__commonplace.state") == "loading"
+    expect()(page.locator(BLOCKS).first).to_be_visible()
+    page.mouse.wheel(0, 600)  # it scrolls
+    page.wait_for_function("() => window.scrollY > 0")
+
+    select_phrase(page, 1, "a specter haunting")
+    page.locator(TOOLBAR).get_by_role("button", name="Highlight").click()
+    expect()(page.locator("mark.hl")).to_have_text("a specter haunting")  # drawn at once
+    mine = Annotation.objects.get(motivation="highlighting")
+    expect()(page.locator(f"mark.hl-{mine.pk}")).to_have_count(1)
+
+    held[0].continue_()
+    wait_until_drawn(page)
+    expect()(page.locator(f"mark.hl-{theirs.pk}")).to_have_count(1)
+    expect()(page.locator(f"mark.hl-{mine.pk}")).to_have_text("a specter haunting")
+    assert drawn_ids(page) == sorted([theirs.pk, mine.pk])
+    assert problems == []
+
+
+def test_without_the_layer_the_page_says_so_and_the_counts_still_lead_to_the_threads(
+    transactional_db, essay, group, member, facilitator, page, login
+):
+    comment_on(essay, group, facilitator, "socialism from below", "Still here.")
+    page.route("**/layer.json", lambda route: route.fulfill(status=503, body="Busy"))
+    login(page, member)
+    page.goto(reading_url(group, essay))
+
+    expect()(page.get_by_role("status")).to_have_text(
+        "The highlights could not be loaded. Reload the page to try again."
+    )
+    assert page.evaluate("window.__commonplace.state") == "failed"
+    expect()(page.locator("mark.hl")).to_have_count(0)
+    count = page.locator(".block", has_text="socialism from below").first.locator("a.margin__count")
+    expect()(count).to_have_text("1 thread")  # as the server counted
+    count.click()
+    expect()(page).to_have_url(re.compile(r"/threads/\?block="))
+    expect()(page.get_by_text("Still here.")).to_be_visible()

@@ -3,8 +3,8 @@
 One browser page, on a static file the live server serves, imports each module with a
 dynamic `import()` and calls it; nothing else of the page is there, which also shows that
 the modules need no page markup to load. Cases are small and many: code points against
-UTF-16, quote context at the ends of the text, snapping a selection to whole words, and the
-layer store's queries.
+UTF-16, quote context at the ends of the text, snapping a selection to whole words, the
+layer store's queries, and drawing marks over a little markup.
 """
 
 import pytest
@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 
 POSITIONS = "/static/js/reading/positions.js"
 LAYER = "/static/js/reading/layer.js"
+HIGHLIGHTS = "/static/js/reading/highlights.js"
 
 # Two blocks of canonical text, the second after "\n\n". 𝔸 and 🧪 are astral (two UTF-16
 # units, one code point each); Python counts code points too, so len() gives offsets.
@@ -329,6 +330,82 @@ def test_matching_puts_the_longer_passage_first_when_two_start_together(units):
     assert result == [5, 1, 7, 2, 3, 4]
 
 
+# The layer as the server sends it: a header of columns (one unknown to the page, and the
+# order shuffled, as a later server may send them), people and tags by index.
+SENT = {
+    "version": 17,
+    "columns": ["start", "id", "end", "motivation", "author", "private", "replies", "answered",
+                "mine", "facilitator", "hidden", "deleted", "tags", "plussed", "orphan", "later"],
+    "rows": [
+        [100, 12, 130, "commenting", 0, False, 2, None, True, False, False, False, [0, 1], True,
+         False, "ignored"],
+        [140, 13, 150, "highlighting", 1, False, 0, None, False, False, False, False, [], False,
+         False, "ignored"],
+        [200, 14, 230, "questioning", 2, True, 1, False, False, True, False, True, [1], False,
+         True, "ignored"],
+    ],
+    "people": [{"name": "Maria Gómez", "username": "maria"}, {"name": "Fran", "username": "fran"},
+               {"name": "[deleted]", "username": ""}],
+    "tags": ["democracy", "history"],
+}  # fmt: skip
+
+
+def test_rows_become_objects_by_the_names_in_the_header(units):
+    items = units.call(LAYER, "itemsFromRows", SENT)
+    assert items[0] == {
+        "id": 12,
+        "start": 100,
+        "end": 130,
+        "motivation": "commenting",
+        "author": "Maria Gómez",
+        "username": "maria",
+        "private": False,
+        "replies": 2,
+        "answered": None,
+        "mine": True,
+        "facilitator": False,
+        "hidden": False,
+        "deleted": False,
+        "tags": ["democracy", "history"],
+        "plussed": True,
+        "orphan": False,
+    }
+    assert [a["author"] for a in items] == ["Maria Gómez", "Fran", "[deleted]"]
+    assert items[2]["answered"] is False
+    assert items[2]["tags"] == ["history"]
+    assert all("later" not in a for a in items)
+
+
+def test_the_page_shows_anchored_rows_passing_its_filters(units):
+    shown = units.run(
+        LAYER,
+        """const items = m.itemsFromRows(arg.sent);
+        const show = (query) => m.shownItems(items, m.filtersFrom(new URLSearchParams(query)));
+        return ["", "show=mine", "member=fran", "tag=History", "highlights=hide"]
+          .map((query) => show(query).map((a) => a.id));""",
+        {"sent": SENT},
+    )
+    assert shown == [[12, 13], [12], [13], [12], [12]]  # never 14: it is orphaned
+
+
+def test_a_layer_on_its_way_keeps_what_the_reader_did_meanwhile(units):
+    result = units.run(
+        LAYER,
+        """const layer = new m.Layer([], { loaded: false });
+        layer.add({ id: 20, start: 5, end: 9 });   // saved before the layer came
+        layer.add({ id: 21, start: 7, end: 8 });
+        layer.remove(21);                          // and one of them deleted again
+        layer.remove(2);                           // one the server still sends
+        layer.load(structuredClone(arg.items));
+        const after = layer.items.map((a) => a.id);
+        layer.remove(3);
+        layer.load(structuredClone(arg.items));    // loaded again: the server's word
+        return [after, layer.items.map((a) => a.id), layer.get(20) ?? null];""",
+        {"items": ITEMS},
+    )
+    assert result == [[1, 3, 4, 5, 20], [1, 2, 3, 4, 5], None]
+
+
 @pytest.mark.parametrize(
     ("current", "step", "expected"),
     [
@@ -365,3 +442,117 @@ def test_the_pure_modules_leave_the_page_alone_when_imported(units):
         POSITIONS,
     )
     assert untouched is True
+
+
+# --- drawing marks ---------------------------------------------------------------------------
+
+# Two blocks: the first ends inside a link, the second follows after "\n\n".
+B1 = "A first sentence, linked 𝔸 phrase"
+B2 = "Second block here."
+DRAWN = (
+    '<div id="reading">'
+    '<div class="block" id="b1"><p data-start="0">A <em>first</em> sentence, '
+    '<a href="/x">linked 𝔸 phrase</a></p><div class="margin"></div></div>'
+    f'<div class="block" id="b2"><p data-start="{len(B1) + 2}">{B2}</p>'
+    '<div class="margin"></div></div></div>'
+)
+
+
+def span(phrase: str, kind: str, id: int, **fields) -> dict:
+    at = (B1 + "\n\n" + B2).index(phrase)
+    return {
+        "id": id,
+        "start": at,
+        "end": at + len(phrase),
+        "motivation": kind,
+        "replies": 0,
+        "answered": None,
+        "mine": False,
+        "private": False,
+        "author": "Fran",
+        **fields,
+    }
+
+
+MARKED = [
+    span("first sentence", "commenting", 1, mine=True),  # across the end of an <em>
+    span("sentence, linked", "highlighting", 2),  # into the link
+    # In the link, then on into the next block.
+    span("𝔸 phrase\n\nSecond", "questioning", 3, answered=False),
+    span("linked", "highlighting", 4),  # only in the link
+]
+
+# Draw MARKED over DRAWN; return every mark as [text, ids, depth, starts, tab stop, name],
+# each segment's count of writes, and the margins' counts.
+DRAW = """
+document.body.innerHTML = arg.html;
+const { Layer } = await import("/static/js/reading/layer.js");
+const { textOf } = await import("/static/js/reading/positions.js");
+const root = document.getElementById("reading");
+const page = {
+  body: root,
+  text: textOf(root, { context: 32 }),
+  layer: new Layer(arg.items),
+  config: { dataset: { threads: "/threads/" } },
+  active: null,
+};
+const seen = [];
+const observer = new MutationObserver((records) => seen.push(...records));
+observer.observe(root, { childList: true, subtree: true, characterData: true });
+const writes = () => {
+  const segments = page.text.segments.map((s) => s.el);
+  const records = seen.splice(0).concat(observer.takeRecords());
+  return records.filter((r) => !r.target.closest(".margin")).map((r) => segments.indexOf(r.target));
+};
+const marks = () => [...root.querySelectorAll("mark.hl")].map((mark) => [
+  mark.textContent, mark.dataset.ids, mark.dataset.depth, mark.dataset.starts ?? "",
+  mark.getAttribute("tabindex") ?? "", mark.getAttribute("aria-label") ?? "",
+]);
+const counts = () => [...root.querySelectorAll(".margin")].map((m) => m.textContent);
+"""
+
+
+def test_marks_are_drawn_in_one_write_per_block_with_one_button_each(units):
+    marks, writes, counts = units.run(
+        HIGHLIGHTS,
+        DRAW + "await m.drawHighlights(page); return [marks(), writes(), counts()];",
+        {"html": DRAWN, "items": MARKED},
+    )
+    assert marks == [
+        ["first", "1", "1", "1", "0", "Comment by you: “first”"],  # a button, though in <em>
+        [" ", "1", "1", "", "", ""],
+        ["sentence", "1 2", "2", "2", "0", "Highlight by Fran: “sentence”"],  # deeper
+        [", ", "2", "1", "", "", ""],
+        ["linked", "2 4", "2", "4", "0", "Highlight by Fran: “linked”"],  # 4 is only in the link
+        ["𝔸 phrase", "3", "1", "", "", ""],  # 3's button is not in the link...
+        ["Second", "3", "1", "3", "0", "Question (unanswered) by Fran: “Second”"],  # ...but here
+    ]
+    assert writes == [0, 1]  # each block's content replaced once
+    assert counts == ["2 threads", "1 thread"]  # the comment and the question; 3 in both
+
+
+def test_adding_or_removing_one_annotation_redraws_only_its_blocks(units):
+    added, removed, across = units.run(
+        HIGHLIGHTS,
+        DRAW
+        + """await m.drawHighlights(page);
+        writes();
+        page.active = 1;  // its thread is open: its marks are drawn active
+        const item = { ...arg.items[1], id: 5, start: arg.at, end: arg.at + 5 };  // "block"
+        page.layer.add(item);
+        m.redrawAround(page, item);
+        const added = [writes(), marks().filter((m) => m[1].includes("5")), counts()];
+        page.layer.remove(5);
+        m.redrawAround(page, item);
+        const removed = [writes(), root.querySelectorAll("mark.hl-5").length];
+        const third = page.layer.get(3);
+        page.layer.remove(3);
+        m.redrawAround(page, third);
+        const active = root.querySelectorAll("mark.hl--active").length;
+        return [added, removed, [writes(), counts(), active]];""",
+        {"html": DRAWN, "items": MARKED, "at": len(B1) + 2 + B2.index("block")},
+    )
+    block = ["block", "5", "1", "5", "0", "Highlight by Fran: “block”"]
+    assert added == [[1], [block], ["2 threads", "1 thread"]]  # a bare highlight: no thread
+    assert removed == [[1], 0]
+    assert across == [[0, 1], ["1 thread", ""], 3]  # 1's marks: "first", " " and "sentence"

@@ -6,8 +6,6 @@ box, chosen with Shift and the arrows, the reader gets exactly the characters ch
 server tests run on `transactional_db`, so each test asks for it first.
 """
 
-import json
-
 import pytest
 from playwright.sync_api import expect
 
@@ -16,6 +14,7 @@ from tests.test_browser_annotations import (
     PANEL,
     TOOLBAR,
     canonical,
+    layer_rows,
     open_reading,
     point,
     settled_selection,
@@ -57,7 +56,7 @@ def test_a_drag_from_mid_word_to_mid_word_saves_whole_words(
     assert annotation.exact == whole
     assert canonical(essay)[annotation.start : annotation.end] == whole
     page.reload()
-    (item,) = json.loads(page.locator("#layer-data").text_content())
+    (item,) = layer_rows(page)
     assert canonical(essay)[item["start"] : item["end"]] == whole
     expect(page.locator(f"mark.hl-{annotation.pk}")).to_have_text(whole)
     assert problems == []

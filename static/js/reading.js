@@ -4,13 +4,12 @@
 // and forms. This entry module asks for the layer at once, wires the modules in ./reading/
 // together while it comes, then draws it (the text reads and scrolls all the while).
 //
-// For the benchmark, window.__commonplace records the layer's `source` ("endpoint", or
-// "embedded" from #layer-data), its `state` (loading, drawing, drawn or failed), how many
-// annotations are `shown`, and when each step happened, in milliseconds since the epoch
-// (performance.timeOrigin + performance.now(), so comparable with
-// performance.timing.navigationStart): layerRequestedAt, layerLoadedAt (the server's answer
-// all in), onScreenDrawnAt (the blocks on screen drawn), drawnAt (every block drawn) and
-// paintedAt (the frame after). Each is also a performance mark, "commonplace:drawn" and so on.
+// For the benchmark, window.__commonplace records the layer's `state` (loading, drawing,
+// drawn or failed), how many annotations are `shown`, and when each step happened, in
+// milliseconds since the epoch (performance.timeOrigin + performance.now(), so comparable
+// with performance.timing.navigationStart): layerRequestedAt, layerLoadedAt (the server's
+// answer all in), onScreenDrawnAt (the blocks on screen drawn), drawnAt (every block drawn)
+// and paintedAt (the frame after). Each is also a performance mark: "commonplace:drawn"...
 
 import "./confirm.js";
 import { loadLayer } from "./reading/api.js";
@@ -24,7 +23,7 @@ import { initToolbar } from "./reading/toolbar.js";
 
 const config = document.getElementById("reading-config");
 const filters = filtersFrom(new URLSearchParams(location.search));
-const timings = { source: config.dataset.layer ? "endpoint" : "embedded", state: "loading" };
+const timings = { state: "loading" };
 window.__commonplace = timings;
 function stamp(name) {
   timings[`${name}At`] = performance.timeOrigin + performance.now();

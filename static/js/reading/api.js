@@ -1,20 +1,16 @@
-// The page's talk with the server about the layer: loading it (the viewer's whole layer, as
-// rows; the page keeps what its filters show), and saving a new annotation through the
-// group's W3C Web Annotation container (the same API other clients use), then adding it to
-// the layer and drawing it.
+// The page's talk with the server about the layer: loading it (rows under a header), and
+// saving a new annotation through the group's W3C Web Annotation container (the same API
+// other clients use), then adding it to the layer and drawing it.
 
 import { itemsFromRows, shownItems } from "./layer.js";
 
-/** The annotations the page shows: the viewer's whole layer from `config.dataset.layer`
- *  (the browser's cache revalidates it, so an unchanged layer costs a 304), or failing that
- *  attribute, the list embedded in #layer-data; either way, only those passing `filters`.
- *  `arrived` is called once the server's answer is all in, before it is read. */
+/** The annotations the page shows, from `config.dataset.layer` (layer.json with the page's
+ *  own query string): the anchored ones passing `filters`. The server filters them the same
+ *  way already; filtering again changes nothing there, and keeps what is drawn true to the
+ *  page's address whatever is sent. The browser's cache revalidates the layer, so an
+ *  unchanged one costs a 304. `arrived` is called once the answer is all in, before it is
+ *  read. */
 export async function loadLayer(config, filters, { arrived = () => {} } = {}) {
-  if (!config.dataset.layer) {
-    const embedded = document.getElementById("layer-data");
-    arrived();
-    return shownItems(embedded ? JSON.parse(embedded.textContent) : [], filters);
-  }
   const response = await fetch(config.dataset.layer, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`The annotations could not be loaded (${response.status}).`);
   const body = await response.text();

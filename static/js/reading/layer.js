@@ -1,9 +1,9 @@
 // The annotation layer of one reading as the page holds it: one object per root annotation
 // (id, start, end, motivation, author, username, private, replies, answered, mine,
 // facilitator, hidden, deleted, tags, plussed), kept in step with what the reader adds and
-// deletes, and the questions the page asks of it. The server sends the viewer's whole layer
-// as rows under a header of column names (see itemsFromRows); the page keeps the annotations
-// its filters show. Pure: no DOM.
+// deletes, and the questions the page asks of it. The server sends the layer as rows under a
+// header of column names (see itemsFromRows); the page keeps the anchored annotations its
+// filters show. Pure: no DOM.
 
 /** A bare highlight is not a thread until somebody replies to it. */
 export const isThread = (a) => a.motivation !== "highlighting" || a.replies > 0;
