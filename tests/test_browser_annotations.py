@@ -681,3 +681,30 @@ def test_without_the_layer_the_page_says_so_and_the_counts_still_lead_to_the_thr
     count.click()
     expect()(page).to_have_url(re.compile(r"/threads/\?block="))
     expect()(page.get_by_text("Still here.")).to_be_visible()
+
+
+def test_coming_back_to_the_page_revalidates_the_layer_instead_of_loading_it_again(
+    transactional_db, essay, group, member, facilitator, page, login
+):
+    theirs = comment_on(essay, group, facilitator, "Both of these", "Theirs.")
+    open_reading(page, login, member, group, essay)
+    # What the server itself answered for the layer, before the browser's cache answers the page.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    layer_requests, answers = set(), {}
+
+    def sent(event):
+        if event["request"]["url"].split("?")[0].endswith("/layer.json"):
+            layer_requests.add(event["requestId"])
+
+    network.on("Network.requestWillBeSent", sent)
+    network.on(
+        "Network.responseReceivedExtraInfo",
+        lambda event: answers.__setitem__(event["requestId"], event["statusCode"]),
+    )
+
+    page.reload()
+    wait_until_drawn(page)
+
+    assert [answers.get(request) for request in layer_requests] == [304]
+    expect()(page.locator(f"mark.hl-{theirs.pk}")).to_have_count(1)  # drawn from the cache
