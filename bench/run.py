@@ -164,6 +164,7 @@ def _migrate() -> None:
 
 
 def measure(args, url: str, scratch: Path) -> dict:
+    code_at_start = code_fingerprint()
     port = server.free_port()
     static_root = scratch / "static"
     env = server.environment(
@@ -225,7 +226,7 @@ def measure(args, url: str, scratch: Path) -> dict:
     finally:
         scenario.clean_up()
     results = {
-        "meta": _meta(args, url),
+        "meta": _meta(args, url, code_at_start),
         "dataset": marker,
         "timings": {name: t.__dict__ for name, t in timings.items()},
         "queries": queries,
@@ -242,7 +243,7 @@ def measure(args, url: str, scratch: Path) -> dict:
     return results
 
 
-def _meta(args, url: str) -> dict:
+def _meta(args, url: str, code_at_start: str) -> dict:
     def git(*command):
         return subprocess.run(
             ["git", *command], cwd=ROOT, capture_output=True, text=True
@@ -261,7 +262,8 @@ def _meta(args, url: str) -> dict:
         ).stdout.strip()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code": code_fingerprint(),
+        # Changed while measuring: comparable with nothing.
+        "code": code_at_start if code_fingerprint() == code_at_start else "changed during the run",
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
         "rounds": args.rounds,
@@ -283,20 +285,22 @@ def _meta(args, url: str) -> dict:
     }
 
 
+# What the server runs: a change anywhere else (tests, docs, bench/) changes no figure.
+SERVED = ["accounts", "annotations", "commonplace", "groups", "readings", "static", "templates"]
+SERVED_SUFFIXES = {".py", ".html", ".js", ".css", ".txt", ".md", ".json", ".svg"}
+
+
 def code_fingerprint() -> str:
-    """A digest of the code measured, bench/ aside: the commit, the uncommitted changes and
-    the new files. Two runs are compared only when theirs agree (the tree is shared with
-    people changing it as the benchmark runs)."""
+    """A digest of the code the server runs, as it is in the working tree now (committed or
+    not). Two runs are compared only when theirs agree: the tree is shared with people
+    changing the app while the benchmark runs."""
     import hashlib
 
-    def git(*command) -> bytes:
-        return subprocess.run(["git", *command], cwd=ROOT, capture_output=True).stdout
-
-    digest = hashlib.sha256(git("rev-parse", "HEAD"))
-    digest.update(git("diff", "HEAD", "--", ".", ":(exclude)bench"))
-    for name in sorted(git("ls-files", "--others", "--exclude-standard", "--", ".",
-                           ":(exclude)bench").decode().split("\n")):  # fmt: skip
-        path = ROOT / name
-        if name and path.is_file():
-            digest.update(name.encode() + path.read_bytes())
+    digest = hashlib.sha256()
+    for folder in SERVED:
+        for path in sorted((ROOT / folder).rglob("*")):
+            served = path.suffix in SERVED_SUFFIXES and "__pycache__" not in path.parts
+            if served and path.is_file():
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
     return digest.hexdigest()[:16]
