@@ -29,7 +29,7 @@ from accounts.models import ApiToken, User
 from accounts.tokens import api_token_create
 from annotations import services
 from annotations.access import visible_annotations
-from annotations.models import Annotation
+from annotations.models import Annotation, PlusOne
 from bench import data
 from bench.queries import Captured, capture
 from bench.timing import Client, Response, Target
@@ -37,6 +37,8 @@ from groups.models import GroupReading, Membership, ReadingGroup
 
 JSONLD = "application/ld+json"
 API_COMMENT = "A note from the benchmark."
+API_REPLY = "A reply from the benchmark."
+CHANGER = "bench-changer"
 DEEP_MAX_HOPS = 500  # `next` links followed from the container's first page, at most
 
 
@@ -61,7 +63,11 @@ class Scenario:
         cache.clear()  # a fresh deploy: nothing cached from an earlier run
         self.viewer = User.objects.get(username=data.VIEWER)
         self.late_viewer = User.objects.get(username="bench-l01")
-        self.plus_giver = User.objects.get(username="bench-m05")
+        # The changes between requests are +1s by someone outside the data set (and every
+        # group), so what a run that died half-way left is plain to see and undo here.
+        self.plus_giver, _ = User.objects.get_or_create(
+            username=CHANGER, defaults={"password": data.PASSWORD, "display_name": "Changer"}
+        )
         self.busy = ReadingGroup.objects.get(slug=data.BUSY)
         self.quiet = ReadingGroup.objects.get(slug=data.QUIET)
         self.late = ReadingGroup.objects.get(slug=data.LATE)
@@ -95,6 +101,7 @@ class Scenario:
         self.tag = "strikes"
         self.created: list[int] = []
         self.plus_toggles = 0
+        self._undo_a_dead_run()
         self.sessions: list[str] = []
         _, self.token = api_token_create(user=self.viewer, name="bench")
         self.cookies = self._login(self.viewer)
@@ -145,7 +152,7 @@ class Scenario:
                 "@context": "http://www.w3.org/ns/anno.jsonld",
                 "type": "Annotation",
                 "motivation": "replying",
-                "body": [{"type": "TextualBody", "value": "A reply from the benchmark."}],
+                "body": [{"type": "TextualBody", "value": API_REPLY}],
                 "target": f"{base}{self.paths['container']}{self.thread_root.pk}",
             }
         ).encode()
@@ -395,6 +402,17 @@ class Scenario:
         )
 
     # --- undo -------------------------------------------------------------------------------
+
+    def _undo_a_dead_run(self) -> None:
+        leftovers = Annotation.objects.filter(
+            group=self.busy, author=self.viewer, body__in=[API_COMMENT, API_REPLY]
+        )
+        self.created = list(leftovers.values_list("pk", flat=True))
+        given = PlusOne.objects.filter(user=self.plus_giver).select_related("annotation")
+        for plus in given:
+            services.annotation_plus_one(annotation=plus.annotation, user=self.plus_giver)
+        ApiToken.objects.filter(user=self.viewer, name="bench").delete()
+        self.undo_writes()
 
     def undo_writes(self) -> None:
         """Delete what the API made and take back an odd +1: the data set as built."""
