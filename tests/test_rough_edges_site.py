@@ -421,7 +421,7 @@ def test_the_make_run_environment_serves_plain_http_with_debug_off():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         '[false, false, false, false, 0, "http", ["127.0.0.1", "localhost"], '
-        '"whitenoise.storage.CompressedManifestStaticFilesStorage"]'
+        '"commonplace.storage.StaticStorage"]'
     )
 
 
