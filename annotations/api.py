@@ -3,8 +3,12 @@
     container  /groups/<group>/readings/<reading>/annotations/        GET HEAD OPTIONS POST
     annotation /groups/<group>/readings/<reading>/annotations/<id>    GET HEAD OPTIONS PUT DELETE
 
-Pages hold PAGE_SIZE annotations (`?page=0`, `?page=1`, … ; `&iris=1` for IRIs only). The
-container honours `Prefer: return=representation;include="…#PreferMinimalContainer"` and
+Pages hold PAGE_SIZE annotations in id order, addressed by cursors: the first is `?page=0`,
+the last `?page=last`, the others `?after=<id>` (the annotations after that id) and
+`?before=<id>` (those just before it), as each page's `next` and `prev` give them; `&iris=1`
+for IRIs only. Numbered pages past the first are gone (404): they cost a walk past every page
+before them. A cursor beyond the last annotation gives an empty page. The container honours
+`Prefer: return=representation;include="…#PreferMinimalContainer"` and
 `"…#PreferContainedIRIs"`. Authentication: the browser session (with CSRF) or a personal
 API token (`Authorization: Bearer …`). Extension keys: `visibility` ("group"/"private"),
 and read-only `answer`, `hidden`, `plusOnes`, `edited`, `deleted`.
@@ -19,10 +23,13 @@ The representation (JSON-LD, ETags, reading what is posted) is in annotations/w3
 decision about who may see or do what is annotations.access's.
 """
 
+import re
+from dataclasses import dataclass
 from functools import wraps
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -137,7 +144,8 @@ def container(request, group_slug, reading_slug):
     if request.method == "POST":
         return _create(request, group, membership, reading, container_iri)
     prefer = request.headers.get("Prefer", "")
-    etag = _container_etag(request, group, membership, group_reading, container_iri)
+    iris = request.GET.get("iris") == "1" or (w3c.PREFER_IRIS in prefer)
+    cursor = Cursor.of(request.GET)
     headers = {
         "Link": w3c.CONTAINER_LINK,
         "Allow": "GET, HEAD, OPTIONS, POST",
@@ -145,52 +153,202 @@ def container(request, group_slug, reading_slug):
     }
     if prefer:
         headers["Preference-Applied"] = "return=representation"
+    visible = visible_annotations(membership).filter(reading=reading)
+    embed = cursor is not None or w3c.PREFER_MINIMAL not in prefer
+    rows, more = _rows(visible, cursor or Cursor(), reading, iris=iris) if embed else ([], False)
+    etag = _container_etag(request, group, membership, group_reading, container_iri, rows)
     response = _headers(etag, VARY_CONTAINER, headers)
     if (early := _not_modified(request, etag, response)) is not None:
         return early
-    visible = visible_annotations(membership).filter(reading=reading)
-    total = visible.count()
-    last_page = max(0, (total - 1) // PAGE_SIZE)
-    iris = request.GET.get("iris") == "1" or (w3c.PREFER_IRIS in prefer)
-    suffix = "&iris=1" if iris else ""
-    if "page" in request.GET:
-        try:
-            number = int(request.GET["page"])
-        except ValueError:
-            raise ApiError(400, "The page is a whole number.") from None
-        if not 0 <= number <= last_page:
-            raise ApiError(404, f"There are pages 0 to {last_page}.")
-        body = _page(request, membership, visible, container_iri, number, last_page, total, iris)
+    total = _total(visible, membership, group_reading)
+    if cursor is not None:
+        body = _page(
+            request, membership, visible, container_iri, cursor, rows, more, total, iris=iris
+        )
     else:
+        first = w3c.page_iri(container_iri, w3c.FIRST_PAGE, iris=iris)
         body = {
             "@context": [w3c.ANNO_CONTEXT, w3c.LDP_CONTEXT],
             "id": container_iri,
             "type": ["BasicContainer", "AnnotationCollection"],
             "label": f"{group.name}: annotations on “{reading.title}”",
             "total": total,
-            "first": f"{container_iri}?page=0{suffix}",
-            "last": f"{container_iri}?page={last_page}{suffix}",
+            "first": first,
+            "last": first
+            if total <= PAGE_SIZE
+            else w3c.page_iri(container_iri, w3c.LAST_PAGE, iris=iris),
         }
-        if w3c.PREFER_MINIMAL not in prefer and total:
+        if embed and total:
             body["first"] = _page(
-                request, membership, visible, container_iri, 0, last_page, total, iris, nested=True
+                request,
+                membership,
+                visible,
+                container_iri,
+                Cursor(),
+                rows,
+                more,
+                total,
+                iris=iris,
+                nested=True,
             )
     return _with_body(request, response, w3c.serialize(body))
 
 
-def _container_etag(request, group, membership, group_reading, container_iri: str) -> str:
-    """The container's (or one page's) ETag, before anything of it is built: the layer's
-    version figure (one more with every write to it), and everything else that shapes the
-    answer to this request: who asks and their role (what they may see), the address with
-    its query (page, iris), Prefer and Accept, the group's and reading's names, and the
-    names of the people who wrote in the layer as they are now (one query: a renamed or
-    deleted account changes what is shown without writing to the layer)."""
+# --- the container's pages -------------------------------------------------------------------
+#
+# Keyset pagination: a page is the next PAGE_SIZE annotations in id order after (or before) a
+# cursor, read by one walk along the (group, reading, id) index (`annotation_container_page`)
+# from the cursor, so page 500 costs what page 1 does, however many rows the rest of the site
+# holds. One more row than the page is read, to know whether another page follows.
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: the first page (`?page=0`), the last (`?page=last`), or the ids
+    just beyond it (`?after=<id>`: the annotations after that id; `?before=<id>`: those just
+    before it)."""
+
+    after: int | None = None
+    before: int | None = None
+    last: bool = False
+
+    @property
+    def key(self) -> str:
+        if self.after is not None:
+            return f"after={self.after}"
+        if self.before is not None:
+            return f"before={self.before}"
+        return w3c.LAST_PAGE if self.last else w3c.FIRST_PAGE
+
+    @property
+    def backwards(self) -> bool:
+        """Is the page read from its end (the last page, a `before` page)?"""
+        return self.last or self.before is not None
+
+    @classmethod
+    def of(cls, query) -> "Cursor | None":
+        """The page a query asks for; None for the container itself. ApiError(400) for a
+        malformed or contradictory cursor, 404 for a numbered page other than 0 (pages are
+        no longer numbered: follow `next` from the first)."""
+        given = [name for name in ("page", "after", "before") if name in query]
+        if not given:
+            return None
+        if len(given) > 1:
+            raise ApiError(400, "Ask for one page: page, after or before, not several.")
+        name = given[0]
+        value = query[name]
+        if name == "page":
+            if value == "last":
+                return cls(last=True)
+            if not CURSOR.fullmatch(value.lstrip("-")):
+                raise ApiError(400, 'The page is 0 (the first) or "last".')
+            if int(value) != 0:
+                raise ApiError(
+                    404,
+                    "Pages are not numbered: start at ?page=0 (or ?page=last) and follow "
+                    "their next and prev links.",
+                )
+            return cls()
+        if not CURSOR.fullmatch(value) or int(value) > MAX_ID:
+            raise ApiError(400, f"The {name} cursor is an annotation id: a whole number ≥ 0.")
+        return cls(**{name: int(value)})
+
+
+CURSOR = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the largest id a (big integer) key can hold
+
+
+def _rows(visible, cursor: Cursor, reading, *, iris: bool) -> tuple[list, bool]:
+    """The page's annotations (their ids, with `iris`) in id order, and whether more lie
+    beyond it in the direction it is read (after it; before it, for a backwards page)."""
+    rows = visible
+    if cursor.after is not None:
+        rows = rows.filter(pk__gt=cursor.after)
+    if cursor.before is not None:
+        rows = rows.filter(pk__lt=cursor.before)
+    rows = rows.order_by("-pk" if cursor.backwards else "pk")
+    if iris:
+        rows = rows.values_list("pk", flat=True)
+    else:
+        rows = rows.select_related("author", "parent", "root")
+    found = list(rows[: PAGE_SIZE + 1])
+    more = len(found) > PAGE_SIZE
+    found = found[:PAGE_SIZE]
+    if cursor.backwards:
+        found.reverse()
+    if not iris:
+        for item in found:
+            item.reading = reading
+            item.has_visible_replies = True  # it came through the `see` line's query
+    return found, more
+
+
+def _pk(row) -> int:
+    return row if isinstance(row, int) else row.pk
+
+
+def _neighbours(visible, cursor: Cursor, rows: list, more: bool, total: int):
+    """The keys of the pages after and before this one (None where there is none). Going on
+    the way the page was read, `more` says; the other way, one indexed look for a row beyond
+    the cursor (an empty page is past everything in its direction, so its neighbour is the
+    first or the last page)."""
+    if not rows:
+        if cursor.after is not None and total:
+            return None, w3c.LAST_PAGE
+        if cursor.before is not None and total:
+            return w3c.FIRST_PAGE, None
+        return None, None
+    after_key = f"after={_pk(rows[-1])}"
+    before_key = f"before={_pk(rows[0])}"
+    if cursor.last:
+        return None, before_key if more else None
+    if cursor.before is not None:
+        beyond = visible.filter(pk__gte=cursor.before).exists()
+        return (after_key if beyond else None), (before_key if more else None)
+    if cursor.after is not None:
+        beyond = visible.filter(pk__lte=cursor.after).exists()
+        return (after_key if more else None), (before_key if beyond else None)
+    return (after_key if more else None), None
+
+
+def _start_index(cursor: Cursor, rows: list, total: int) -> int | None:
+    """Where the page starts among all the annotations: known for the first and last pages;
+    a page in the middle would have to count everything before it, so it does not say."""
+    if cursor.last:
+        return max(0, total - len(rows))
+    if cursor.after is None and cursor.before is None:
+        return 0
+    return None
+
+
+def _total(visible, membership, group_reading) -> int:
+    """How many annotations this viewer sees here: counted once per change to the layer (the
+    version figure), per person and role, and kept in the cache meanwhile."""
+    key = (
+        f"api-total:{group_reading.pk}:{group_reading.layer_version}:"
+        f"{membership.user_id}:{membership.role}"
+    )
+    total = cache.get(key)
+    if total is None:
+        total = visible.count()
+        cache.set(key, total)
+    return total
+
+
+def _container_etag(request, group, membership, group_reading, container_iri: str, rows) -> str:
+    """The container's (or one page's) ETag, before its body is built: the layer's version
+    figure (one more with every write to it), and everything else that shapes the answer to
+    this request: who asks and their role (what they may see), the address with its query
+    (page, cursor, iris), Prefer and Accept, the group's and reading's names, and the names of
+    the people who wrote what the page shows as they are now (read with its rows: a renamed
+    or deleted account changes what is shown without writing to the layer)."""
     reading = group_reading.reading
-    authors = list(
-        Annotation.objects.filter(group=group, reading=reading)
-        .order_by("author_id")
-        .values_list("author_id", "author__display_name", "author__username")
-        .distinct()
+    authors = sorted(
+        {
+            (row.author_id, row.author.display_name, row.author.username)
+            for row in rows
+            if not isinstance(row, int) and row.author_id
+        }
     )
     return w3c.etag_of(
         "container",
@@ -210,23 +368,36 @@ def _container_etag(request, group, membership, group_reading, container_iri: st
 
 
 def _page(
-    request, viewer, visible, container_iri, number, last_page, total, iris, *, nested=False
+    request,
+    viewer,
+    visible,
+    container_iri,
+    cursor: Cursor,
+    rows,
+    more,
+    total,
+    *,
+    iris,
+    nested=False,
 ) -> dict:
-    rows = visible.order_by("pk")[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
+    next_key, prev_key = _neighbours(visible, cursor, rows, more, total)
     if iris:
-        items = [f"{container_iri}{pk}" for pk in rows.values_list("pk", flat=True)]
+        items = [f"{container_iri}{pk}" for pk in rows]
     else:
-        rows = rows.select_related("author", "reading", "parent", "root").prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.order_by("name"))
-        )
-        items = [w3c.to_jsonld(request, viewer, a, container_iri, context=False) for a in rows]
+        prefetch_related_objects(rows, Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        source = w3c.reading_iri(request, rows[0].reading) if rows else None
+        items = [
+            w3c.to_jsonld(request, viewer, a, container_iri, context=False, source=source)
+            for a in rows
+        ]
     return w3c.page_jsonld(
         container_iri,
-        number,
-        last_page,
+        cursor.key,
         total,
-        number * PAGE_SIZE,
         items,
+        start_index=_start_index(cursor, rows, total),
+        next_key=next_key,
+        prev_key=prev_key,
         iris=iris,
         context=not nested,
     )

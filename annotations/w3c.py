@@ -59,8 +59,16 @@ def reading_iri(request, reading) -> str:
 
 
 def to_jsonld(
-    request, viewer, annotation: Annotation, container: str, *, context: bool = True
+    request,
+    viewer,
+    annotation: Annotation,
+    container: str,
+    *,
+    context: bool = True,
+    source: str | None = None,
 ) -> dict:
+    """One annotation as this viewer may see it. `source`: its reading's IRI, when the caller
+    has it (a page of a hundred annotations of one reading works it out once)."""
     iri = f"{container}{annotation.pk}"
     data: dict = {}
     if context:
@@ -90,7 +98,7 @@ def to_jsonld(
     if annotation.is_reply:
         data["target"] = _reply_target(request, viewer, annotation, container)
     else:
-        data["target"] = _passage_target(request, annotation)
+        data["target"] = _passage_target(request, annotation, source)
     data["visibility"] = annotation.visibility
     if annotation.is_deleted:  # a placeholder keeps nothing of what it was
         data["deleted"] = True
@@ -118,9 +126,9 @@ def _reply_target(request, viewer, reply: Annotation, container: str):
     return _passage_target(request, reply.root)
 
 
-def _passage_target(request, annotation: Annotation) -> dict:
+def _passage_target(request, annotation: Annotation, source: str | None = None) -> dict:
     target = {
-        "source": reading_iri(request, annotation.reading),
+        "source": source or reading_iri(request, annotation.reading),
         "selector": [
             {
                 "type": "TextQuoteSelector",
@@ -136,35 +144,51 @@ def _passage_target(request, annotation: Annotation) -> dict:
     return target
 
 
+# Pages are addressed by these keys, put after the container's IRI: the first and the last
+# page by name, the others by a cursor (the id just beyond them), so that reading any page is
+# one walk along the (group, reading, id) index from where it starts, never past what comes
+# before it.
+FIRST_PAGE = "page=0"
+LAST_PAGE = "page=last"
+
+
+def page_iri(container: str, key: str, *, iris: bool) -> str:
+    """A page's IRI: `key` is FIRST_PAGE, LAST_PAGE, `after=<id>` or `before=<id>`."""
+    return f"{container}?{key}{'&iris=1' if iris else ''}"
+
+
 def page_jsonld(
     container: str,
-    number: int,
-    last_page: int,
+    key: str,
     total: int,
-    start_index: int,
     items: list,
     *,
+    start_index: int | None,
+    next_key: str | None,
+    prev_key: str | None,
     iris: bool,
     context: bool,
 ) -> dict:
-    """One AnnotationPage of the container; `items` are annotations or their IRIs."""
-    suffix = "&iris=1" if iris else ""
+    """One AnnotationPage of the container; `items` are annotations or their IRIs. Keys
+    (see page_iri) name the page itself and its neighbours; `start_index` is left out where it
+    would cost counting everything before the page."""
     page = {}
     if context:
         page["@context"] = ANNO_CONTEXT
     page.update(
         {
-            "id": f"{container}?page={number}{suffix}",
+            "id": page_iri(container, key, iris=iris),
             "type": "AnnotationPage",
             "partOf": {"id": container, "total": total, "type": "AnnotationCollection"},
-            "startIndex": start_index,
-            "items": items,
         }
     )
-    if number < last_page:
-        page["next"] = f"{container}?page={number + 1}{suffix}"
-    if number > 0:
-        page["prev"] = f"{container}?page={number - 1}{suffix}"
+    if start_index is not None:
+        page["startIndex"] = start_index
+    page["items"] = items
+    if next_key is not None:
+        page["next"] = page_iri(container, next_key, iris=iris)
+    if prev_key is not None:
+        page["prev"] = page_iri(container, prev_key, iris=iris)
     return page
 
 

@@ -109,10 +109,11 @@ def answer(question, facilitator) -> Annotation:
 
 # --- 304 Not Modified ----------------------------------------------------------------------------
 
-PAGES = ["", "?page=0", "?page=0&iris=1", "?iris=1"]
+PAGES = ["", "?page=0", "?page=0&iris=1", "?iris=1", "?page=last", "?after=0", "?before=99999"]
+PAGE_IDS = ["container", "page", "page-iris", "iris", "last", "after", "before"]
 
 
-@pytest.mark.parametrize("query", PAGES, ids=["container", "page", "page-iris", "iris"])
+@pytest.mark.parametrize("query", PAGES, ids=PAGE_IDS)
 @pytest.mark.parametrize("method", ["get", "head"])
 def test_the_container_and_its_pages_answer_304_to_their_current_etag(
     as_member, url, note, query, method
@@ -163,7 +164,7 @@ def test_an_old_etag_gets_the_whole_representation(as_member, url, group, essay,
     assert response["ETag"] != old["ETag"]
 
 
-@pytest.mark.parametrize("query", PAGES, ids=["container", "page", "page-iris", "iris"])
+@pytest.mark.parametrize("query", PAGES, ids=PAGE_IDS)
 def test_head_gives_the_headers_of_get_and_no_body(as_member, url, note, query):
     got = as_member.get(url + query)
     head = as_member.head(url + query)
@@ -205,14 +206,43 @@ def test_a_bearer_token_gets_304_too(url, note, member):
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
 
 
-def test_a_304_builds_no_page(as_member, url, note, django_assert_max_num_queries):
-    etag = as_member.get(url)["ETag"]
+@pytest.mark.parametrize("query", ["", "?page=0", "?page=last"])
+def test_a_304_builds_no_page(as_member, url, note, query, django_assert_num_queries):
+    etag = as_member.get(url + query)["ETag"]
 
-    # The session, the person, their membership, the group reading, the authors' names.
-    with django_assert_max_num_queries(5):
-        response = as_member.get(url, headers={"If-None-Match": etag})
+    # The session, the person, their membership, the group reading, the page's rows with their
+    # authors' names (in the ETag): no total, no tags.
+    with django_assert_num_queries(5):
+        response = as_member.get(url + query, headers={"If-None-Match": etag})
 
     assert response.status_code == 304
+
+
+def test_a_304_of_a_page_further_on_reads_only_that_page(
+    as_member, url, group, essay, member, django_assert_num_queries
+):
+    made = [make(group, essay, member, body=f"Note {i}.") for i in range(3)]
+    query = f"?after={made[0].pk}"
+    etag = as_member.get(url + query)["ETag"]
+
+    with django_assert_num_queries(5):
+        response = as_member.get(url + query, headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_a_page_with_nobody_renamed_on_it_keeps_its_etag(
+    as_member, url, group, essay, member, facilitator
+):
+    mine = make(group, essay, member, body="Mine.")
+    theirs = make(group, essay, facilitator, body="Theirs.", quote=OTHER_QUOTE)
+    query = f"?before={theirs.pk}"
+    before = as_member.get(url + query)
+    assert [item["id"].rsplit("/", 1)[1] for item in before.json()["items"]] == [str(mine.pk)]
+
+    User.objects.filter(pk=facilitator.pk).update(display_name="Fran F.")
+
+    assert as_member.get(url + query)["ETag"] == before["ETag"]
 
 
 # --- the container's ETag changes with anything it shows ------------------------------------------
@@ -286,12 +316,13 @@ RENAME = {
 @pytest.mark.parametrize("change", [*CHANGES, *RENAME])
 @pytest.mark.parametrize("who", ["facilitator", "member"])
 def test_the_containers_etag_changes_with_what_it_shows(client, request, url, world, change, who):
-    """A +1, an answer mark, a hide, a flag, ...: the container's ETag, and its first page's,
+    """A +1, an answer mark, a hide, a flag, ...: the container's ETag, and its pages',
     differ afterwards, for the facilitator and for a member."""
     setup, act = {**CHANGES, **RENAME}[change]
     client.force_login(request.getfixturevalue(who))
     setup(world)
-    before = {query: client.get(url + query)["ETag"] for query in ["", "?page=0"]}
+    queries = ["", "?page=0", "?page=last", "?after=0"]
+    before = {query: client.get(url + query)["ETag"] for query in queries}
 
     act(world)
 
@@ -340,11 +371,14 @@ def test_the_etag_differs_by_page_prefer_and_accept(as_member, url, note):
         as_member.get(url)["ETag"],
         as_member.get(url + "?page=0")["ETag"],
         as_member.get(url + "?page=0&iris=1")["ETag"],
+        as_member.get(url + "?page=last")["ETag"],
+        as_member.get(url + "?after=0")["ETag"],
+        as_member.get(url + f"?before={note.pk + 1}")["ETag"],
         as_member.get(url, headers={"Prefer": minimal})["ETag"],
         as_member.get(url, headers={"Accept": "application/ld+json"})["ETag"],
     }
 
-    assert len(etags) == 5
+    assert len(etags) == 8
 
 
 def test_the_etag_of_an_unchanged_layer_stays_the_same(as_member, url, note):
