@@ -9,6 +9,7 @@ rather than crashing) and, last, counts one more change to its group's layer
 import re
 from collections.abc import Callable, Iterable
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -131,14 +132,21 @@ def render_body(
     return markdown.render_with_mentions(body, mention_url=mention_url)
 
 
-def _record_mentions(annotation: Annotation, names: set[str], members: dict[str, User]) -> None:
-    """Keep Mention rows in step with the body. A private note mentions nobody: it must
-    never reach anyone but its author, notifications included."""
+def _record_mentions(
+    annotation: Annotation, names: set[str], members: dict[str, User], *, new: bool = False
+) -> None:
+    """Keep Mention rows in step with the body (a `new` annotation has none to compare
+    with). A private note mentions nobody: it must never reach anyone but its author,
+    notifications included."""
     if annotation.is_private:
         names = set()
     wanted = {members[name].pk for name in names if name in members}
-    Mention.objects.filter(annotation=annotation).exclude(user_id__in=wanted).delete()
-    existing = set(Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True))
+    existing: set[int] = set()
+    if not new:
+        Mention.objects.filter(annotation=annotation).exclude(user_id__in=wanted).delete()
+        existing = set(
+            Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True)
+        )
     Mention.objects.bulk_create(
         [Mention(annotation=annotation, user_id=pk) for pk in wanted - existing]
     )
@@ -148,6 +156,18 @@ def _set_tags(annotation: Annotation, tags: list[str]) -> None:
     Tag.objects.filter(annotation=annotation).exclude(name__in=tags).delete()
     existing = set(Tag.objects.filter(annotation=annotation).values_list("name", flat=True))
     Tag.objects.bulk_create([Tag(annotation=annotation, name=t) for t in tags if t not in existing])
+
+
+def _canonical_text(reading: Reading) -> str:
+    """The reading's canonical text (readings/text.py), kept in the cache under the reading's
+    last change (a revised text saves the reading, so its `updated_at` moves on): every new
+    annotation is checked against it, and building it reads every section and block."""
+    key = f"reading-text:{reading.pk}:{reading.updated_at.isoformat()}"
+    text = cache.get(key)
+    if text is None:
+        text = reading.canonical_text()
+        cache.set(key, text, timeout=60 * 60)
+    return text
 
 
 def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, str, str, str]:
@@ -203,7 +223,8 @@ def annotation_create(
     tags = clean_tags(tags)
     if not isinstance(visibility, str) or visibility not in Annotation.Visibility.values:
         raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
-    members = member_usernames(group)
+    # Only a body with an @ (or an entity that renders as one) can mention anybody.
+    members = member_usernames(group) if "@" in body or "&" in body else {}
     annotation = Annotation(group=group, reading=reading, author=author, visibility=visibility)
     if parent is not None:
         if parent.group_id != group.pk or parent.reading_id != reading.pk:
@@ -214,7 +235,7 @@ def annotation_create(
         if not body:
             raise AnnotationError("Write a reply.", field="body")
         annotation.parent = parent
-        annotation.root_id = parent.root_id or parent.pk
+        annotation.root = parent.root if parent.root_id else parent  # as locked, no query
         annotation.motivation = Annotation.Motivation.REPLYING
         if parent.is_private:
             annotation.visibility = Annotation.Visibility.PRIVATE
@@ -231,7 +252,7 @@ def annotation_create(
         if motivation == "tagging" and not tags:
             raise AnnotationError("Add at least one tag.", field="tags")
         if text is None:
-            text = reading.canonical_text()
+            text = _canonical_text(reading)
         start, end, exact, prefix, suffix = check_target(text, start, end, exact)
         annotation.motivation = motivation
         annotation.start, annotation.end = start, end
@@ -241,8 +262,8 @@ def annotation_create(
         render_body(body, group, reading, members) if body else ("", set())
     )
     annotation.save()
-    _set_tags(annotation, tags)
-    _record_mentions(annotation, names, members)
+    Tag.objects.bulk_create([Tag(annotation=annotation, name=name) for name in tags])
+    _record_mentions(annotation, names, members, new=True)
     _layer_changed(reading_id=reading.pk, group_id=group.pk)
     return annotation
 

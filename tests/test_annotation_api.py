@@ -20,6 +20,7 @@ from annotations import services
 from annotations.api import PAGE_SIZE
 from annotations.models import Annotation
 from groups.models import Membership
+from readings.services import reading_import
 from tests.annotating import layer_at
 
 ANNO_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
@@ -535,6 +536,40 @@ def test_the_prefix_is_shorter_at_the_start_of_the_text(as_member, url, essay):
     quote = anno["target"]["selector"][0]
     assert quote["prefix"] == ""
     assert quote["suffix"] == essay.canonical_text()[8:40]
+
+
+def test_a_revised_text_is_checked_against_its_new_words(as_member, url, essay, member):
+    """The canonical text a new annotation is checked against is cached: a revision must
+    not leave the old one in use."""
+    assert post(as_member, url, comment(essay)).status_code == 201
+    old = target(essay)
+    text = essay.canonical_text()
+    reading_import(
+        data=("# " + essay.title + "\n\nA new first line.\n\n" + text).encode(),
+        filename="essay.md",
+        slug=essay.slug,
+        replace=True,
+        reanchor=lambda reading, before, after: services.annotations_reanchor(
+            reading=reading, old_text=before, new_text=after
+        ),
+    )
+    essay.refresh_from_db()
+
+    stale = post(as_member, url, comment(essay, target=old))
+    fresh = post(as_member, url, comment(essay))
+
+    assert stale.status_code == 400
+    assert fresh.status_code == 201, fresh.content
+    assert target(essay) != old
+
+
+def test_a_comment_mentions_members_by_name(as_member, url, essay, facilitator):
+    response = post(as_member, url, comment(essay, body="What do you think, @fran?"))
+
+    assert response.status_code == 201
+    made = Annotation.objects.get(pk=response["Location"].rsplit("/", 1)[1])
+    assert set(made.mentions.values_list("user__username", flat=True)) == {"fran"}
+    assert 'class="mention"' in made.body_html
 
 
 def test_the_group_reading_page_is_accepted_as_the_source(as_member, url, group, essay):
