@@ -83,7 +83,9 @@ def main(argv=None) -> None:
     began = time.perf_counter()
     database.ensure_exists(url)
     with database.exclusive(url), tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        results = measure(args, url, Path(scratch))
+        code = os.environ.get("BENCH_SNAPSHOT")
+        code = Path(code) if code else server.snapshot(Path(scratch) / "code")
+        results = measure(args, url, Path(scratch), code)
     results = report.with_scale_comparison(results)
     path = report.save(results)
     print(report.table(results))
@@ -106,9 +108,15 @@ def _several(argv: list[str], args) -> None:
             continue
         skipping = False
         rest.append(arg)
-    for scale in args.scales:
-        say(f"bench: --scale {scale:g}")
-        subprocess.run([sys.executable, "-m", "bench", *rest, "--scale", f"{scale:g}"], check=True)
+    with tempfile.TemporaryDirectory(prefix="bench-code-") as scratch:
+        code = server.snapshot(Path(scratch) / "code")  # one version of the code for all
+        for scale in args.scales:
+            say(f"bench: --scale {scale:g}")
+            subprocess.run(
+                [sys.executable, "-m", "bench", *rest, "--scale", f"{scale:g}"],
+                check=True,
+                env={**os.environ, "BENCH_SNAPSHOT": str(code)},
+            )
 
 
 def prepare_data(args, url: str) -> dict:
@@ -163,11 +171,16 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def measure(args, url: str, scratch: Path) -> dict:
-    code_at_start = code_fingerprint()
+def measure(args, url: str, scratch: Path, code: Path) -> dict:
+    """Measure the snapshot of the code in `code`: the server runs it, and so does this
+    process's Django (its path comes first)."""
+    sys.path.insert(0, str(code))
+    code_at_start = code_fingerprint(code)
+    git_at_start = _git_state()
     port = server.free_port()
     static_root = scratch / "static"
     env = server.environment(
+        code=code,
         database_url=url,
         static_root=str(static_root),
         secret_key=secrets.token_urlsafe(64),
@@ -226,7 +239,7 @@ def measure(args, url: str, scratch: Path) -> dict:
     finally:
         scenario.clean_up()
     results = {
-        "meta": _meta(args, url, code_at_start),
+        "meta": {**_meta(args, url, code_at_start), **git_at_start},
         "dataset": marker,
         "timings": {name: t.__dict__ for name, t in timings.items()},
         "queries": queries,
@@ -243,12 +256,21 @@ def measure(args, url: str, scratch: Path) -> dict:
     return results
 
 
-def _meta(args, url: str, code_at_start: str) -> dict:
+def _git_state() -> dict:
+    """The commit the snapshot was taken at, and whether the tree had changes beyond it."""
+
     def git(*command):
         return subprocess.run(
             ["git", *command], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
 
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
+
+
+def _meta(args, url: str, code_at_start: str) -> dict:
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -263,9 +285,7 @@ def _meta(args, url: str, code_at_start: str) -> dict:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         # Changed while measuring: comparable with nothing.
-        "code": code_at_start if code_fingerprint() == code_at_start else "changed during the run",
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "code": code_at_start,
         "rounds": args.rounds,
         "warmup": args.warmup,
         "load_seconds": args.load_seconds,
@@ -290,17 +310,16 @@ SERVED = ["accounts", "annotations", "commonplace", "groups", "readings", "stati
 SERVED_SUFFIXES = {".py", ".html", ".js", ".css", ".txt", ".md", ".json", ".svg"}
 
 
-def code_fingerprint() -> str:
-    """A digest of the code the server runs, as it is in the working tree now (committed or
-    not). Two runs are compared only when theirs agree: the tree is shared with people
-    changing the app while the benchmark runs."""
+def code_fingerprint(code: Path) -> str:
+    """A digest of the code the server runs (the snapshot in `code`). Two runs are compared
+    only when theirs agree."""
     import hashlib
 
     digest = hashlib.sha256()
     for folder in SERVED:
-        for path in sorted((ROOT / folder).rglob("*")):
+        for path in sorted((code / folder).rglob("*")):
             served = path.suffix in SERVED_SUFFIXES and "__pycache__" not in path.parts
             if served and path.is_file():
-                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    digest.update((ROOT / "pyproject.toml").read_bytes())
+                digest.update(str(path.relative_to(code)).encode() + b"\0" + path.read_bytes())
+    digest.update((code / "pyproject.toml").read_bytes())
     return digest.hexdigest()[:16]

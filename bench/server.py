@@ -1,8 +1,14 @@
 """The server under test, as production runs it: collectstatic into the run's own
 STATIC_ROOT (WhiteNoise, hashed and compressed), then gunicorn with WORKERS sync workers,
-DEBUG off, plain HTTP, on a free port of 127.0.0.1. Started and stopped by the run."""
+DEBUG off, plain HTTP, on a free port of 127.0.0.1. Started and stopped by the run.
+
+It runs a snapshot of the working tree taken when the run starts (`snapshot`): the tree is
+shared with people changing the app, and a run (or two scales compared) must measure one
+version of the code throughout.
+"""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,7 +22,21 @@ START_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def environment(*, database_url: str, static_root: str, secret_key: str, port: int) -> dict:
+SNAPSHOT_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "staticfiles", "test-artifacts", "__pycache__", "*.sqlite3*", ".*_cache",
+    "results", "*.egg-info", "node_modules",
+)  # fmt: skip
+
+
+def snapshot(dest: Path) -> Path:
+    """Copy the working tree as it is now (committed or not) to `dest`."""
+    shutil.copytree(ROOT, dest, ignore=SNAPSHOT_IGNORE, symlinks=True)
+    return dest
+
+
+def environment(
+    *, code: Path, database_url: str, static_root: str, secret_key: str, port: int
+) -> dict:
     """The environment of the server and of the run's own Django (the same settings)."""
     env = dict(os.environ)
     env.update(
@@ -32,7 +52,7 @@ def environment(*, database_url: str, static_root: str, secret_key: str, port: i
             "SITE_URL": f"http://127.0.0.1:{port}",
             "ACCOUNT_EMAIL_VERIFICATION": "optional",
             "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+            "PYTHONPATH": str(code),
         }
     )
     return env
@@ -48,7 +68,7 @@ def collectstatic(env: dict) -> float:
     began = time.perf_counter()
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
+        cwd=env["PYTHONPATH"],
         env=env,
         check=True,
     )
@@ -79,7 +99,7 @@ class Gunicorn:
                 "--error-logfile",
                 "-",
             ],
-            cwd=ROOT,
+            cwd=self.env["PYTHONPATH"],
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
