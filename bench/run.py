@@ -72,10 +72,11 @@ def main(argv=None) -> None:
         results = report.load(report.RESULTS / "latest.json")
         if results is None:
             raise SystemExit("bench: no results/latest.json yet: run `make bench` first.")
-        results = report.with_scale_comparison(results)
-        print(report.table(results))
-        if args.readme:
-            report.write_readme(results)
+        print(report.table(report.with_scale_comparison(results)))
+        if args.readme:  # every scale the README has a section for
+            for scale in (1, 10):
+                if found := report.load(report.RESULTS / f"scale-{scale}.json"):
+                    report.write_readme(report.with_scale_comparison(found))
         return
     if len(args.scales) > 1:
         return _several(argv, args)
