@@ -222,8 +222,14 @@ def _shown_q(viewer: Membership) -> Q:
 def visible_q(viewer: Membership) -> Q:
     """The `see` line of the table, for the database: shared and not hidden (or hidden, to a
     facilitator), or the viewer's own; a deleted placeholder only while one of its replies is
-    (else it would tell that a hidden reply exists)."""
-    replies = Annotation.objects.filter(_shown_q(viewer), parent_id=OuterRef("pk"))
+    (else it would tell that a hidden reply exists).
+
+    The replies are looked for per deleted row, through the parent index. (`parent_id >=`
+    restates `parent_id =` so that PostgreSQL cannot turn the subquery into a hash of every
+    shown row of the group, which it builds for a page of a hundred as for a count of all.)"""
+    replies = Annotation.objects.filter(
+        _shown_q(viewer), Q(parent_id=OuterRef("pk")), Q(parent_id__gte=OuterRef("pk"))
+    )
     return _shown_q(viewer) & (Q(deleted_at__isnull=True) | Exists(replies))
 
 
