@@ -138,7 +138,7 @@ def layer(request, group, essay, member, facilitator, make_user):
         url=reverse("annotations:container", args=[group.slug, essay.slug]),
         # a member's comment with tags, a member's reply nobody answered, a thread's root
         # with replies, a reply in the middle of a thread
-        comment=next(a for a in mine if a.motivation == "commenting" and a.pk % 3 == 1),
+        comment=next(a for a in mine if a.motivation == "commenting"),
         leaf=next(
             a for a in reversed(mine) if a.parent_id and not any(r.parent_id == a.pk for r in rows)
         ),
