@@ -29,7 +29,6 @@ from functools import wraps
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -384,10 +383,21 @@ def _page(
     if iris:
         items = [f"{container_iri}{pk}" for pk in rows]
     else:
-        prefetch_related_objects(rows, Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        tags: dict[int, list[str]] = {}
+        names = Tag.objects.filter(annotation_id__in=[a.pk for a in rows]).order_by("name")
+        for annotation_id, name in names.values_list("annotation_id", "name") if rows else ():
+            tags.setdefault(annotation_id, []).append(name)
         source = w3c.reading_iri(request, rows[0].reading) if rows else None
         items = [
-            w3c.to_jsonld(request, viewer, a, container_iri, context=False, source=source)
+            w3c.to_jsonld(
+                request,
+                viewer,
+                a,
+                container_iri,
+                context=False,
+                source=source,
+                tags=tags.get(a.pk, []),
+            )
             for a in rows
         ]
     return w3c.page_jsonld(
