@@ -24,8 +24,10 @@ decision about who may see or do what is annotations.access's.
 """
 
 import re
+import zlib
 from dataclasses import dataclass
 from functools import wraps
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -35,6 +37,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import User
 from accounts.tokens import user_for_bearer
 from annotations import services, w3c
 from annotations.access import Action, annotation_for, permits, visible_annotations
@@ -152,10 +155,18 @@ def container(request, group_slug, reading_slug):
     }
     if prefer:
         headers["Preference-Applied"] = "return=representation"
+    base = _container_etag(request, group, membership, group_reading, container_iri)
+    if (kept := _kept(base)) is not None:
+        response = _headers(kept.etag, VARY_CONTAINER, headers)
+        early = _not_modified(request, kept.etag, response)
+        return early or _with_body(request, response, zlib.decompress(kept.body))
     visible = visible_annotations(membership).filter(reading=reading)
     embed = cursor is not None or w3c.PREFER_MINIMAL not in prefer
     rows, more = _rows(visible, cursor or Cursor(), reading, iris=iris) if embed else ([], False)
-    etag = _container_etag(request, group, membership, group_reading, container_iri, rows)
+    authors = sorted(
+        {(a.author_id, a.author.display_name, a.author.username) for a in rows if _named(a)}
+    )
+    etag = w3c.etag_of(base, authors)
     response = _headers(etag, VARY_CONTAINER, headers)
     if (early := _not_modified(request, etag, response)) is not None:
         return early
@@ -190,7 +201,9 @@ def container(request, group_slug, reading_slug):
                 iris=iris,
                 nested=True,
             )
-    return _with_body(request, response, w3c.serialize(body))
+    content = w3c.serialize(body)
+    _keep(base, Kept(etag, authors, zlib.compress(content, 1)))
+    return _with_body(request, response, content)
 
 
 # --- the container's pages -------------------------------------------------------------------
@@ -334,21 +347,49 @@ def _total(visible, membership, group_reading) -> int:
     return total
 
 
-def _container_etag(request, group, membership, group_reading, container_iri: str, rows) -> str:
-    """The container's (or one page's) ETag, before its body is built: the layer's version
-    figure (one more with every write to it), and everything else that shapes the answer to
-    this request: who asks and their role (what they may see), the address with its query
-    (page, cursor, iris), Prefer and Accept, the group's and reading's names, and the names of
-    the people who wrote what the page shows as they are now (read with its rows: a renamed
-    or deleted account changes what is shown without writing to the layer)."""
+# --- the container's ETag, and what it names kept ---------------------------------------------
+#
+# A page's ETag is worked out before its body is built, from everything that shapes it: the
+# layer's version figure (one more with every write to it), who asks and their role (what they
+# may see), the address with its query (page, cursor, iris), Prefer and Accept, the group's and
+# reading's names (`_container_etag`), and the names, as they are now, of the people who wrote
+# what the page shows (a renamed or deleted account changes what is shown without writing to
+# the layer). The body is kept in the cache under the rest, with the authors' names it was made
+# with: a repeated GET reads those people's names again (one query by key) and, while they are
+# the same, answers the kept body (or 304) without reading the page.
+
+PAGE_KEPT_SECONDS = 10 * 60
+
+
+class Kept(NamedTuple):
+    etag: str
+    authors: list  # (id, display name, username) of the page's authors, sorted
+    body: bytes  # zlib-compressed JSON
+
+
+def _named(row) -> bool:
+    return not isinstance(row, int) and row.author_id is not None
+
+
+def _kept(base: str) -> Kept | None:
+    """The body kept under this ETag's base, if its authors' names are still what they were."""
+    kept = cache.get(f"api-page:{base}")
+    if kept is None:
+        return None
+    ids = [author_id for author_id, _, _ in kept.authors]
+    now = User.objects.filter(pk__in=ids) if ids else User.objects.none()
+    if sorted(now.values_list("pk", "display_name", "username")) != kept.authors:
+        return None
+    return kept
+
+
+def _keep(base: str, kept: Kept) -> None:
+    cache.set(f"api-page:{base}", kept, timeout=PAGE_KEPT_SECONDS)
+
+
+def _container_etag(request, group, membership, group_reading, container_iri: str) -> str:
+    """The base of the container's (or one page's) ETag: all but its authors' names."""
     reading = group_reading.reading
-    authors = sorted(
-        {
-            (row.author_id, row.author.display_name, row.author.username)
-            for row in rows
-            if not isinstance(row, int) and row.author_id
-        }
-    )
     return w3c.etag_of(
         "container",
         group_reading.pk,
@@ -362,7 +403,6 @@ def _container_etag(request, group, membership, group_reading, container_iri: st
         group.name,
         reading.title,
         reading.updated_at,
-        authors,
     )
 
 

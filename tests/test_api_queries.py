@@ -6,8 +6,10 @@ Timings are not tested (the benchmark in bench/ measures them, from outside); wh
 is how many round trips a call makes, and (test_no_api_query_reads_outside_the_group_reading)
 that every one of them is narrowed to the group reading.
 
-Counts are of a cold cache (the total of a page is then counted); the cache here is one
-process's memory, so reading it costs no query (with the database cache, it is one more).
+Counts are of a cold cache (the page is then read and its total counted), and of a page asked
+for again (its body kept in the cache is answered). The cache here is one process's memory, so
+reading it costs no query; with the database cache (production's default) each read or write
+of it is one more.
 """
 
 import json
@@ -239,6 +241,24 @@ def test_a_page_further_on_takes_the_same_queries_as_the_first_but_one(api, requ
     assert response.status_code == 200
     assert page["items"] and "prev" in page
     assert n == expected(request.node.callspec.params["api"], "deep page")
+
+
+@pytest.mark.parametrize("page", ["container", "first page", "deep page"])
+def test_a_page_asked_for_again_is_answered_from_the_cache(api, request, layer, page):
+    """The body is kept under its ETag: asked again, only the names of the page's authors
+    are read (to see that none was renamed)."""
+    path = {
+        "container": layer.url,
+        "first page": layer.url + "?page=0",
+        "deep page": deep_page(api, layer),
+    }[page]
+    first = api.get(path)
+
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get(path)
+
+    assert again.content == first.content
+    assert len(queries) == AUTH[request.node.callspec.params["api"]] + WALLS + 1
 
 
 @pytest.mark.parametrize("which", ["comment", "reply"])

@@ -245,6 +245,72 @@ def test_a_page_with_nobody_renamed_on_it_keeps_its_etag(
     assert as_member.get(url + query)["ETag"] == before["ETag"]
 
 
+# --- a page's body is kept under its ETag -----------------------------------------------------
+
+
+@pytest.mark.parametrize("query", PAGES, ids=PAGE_IDS)
+def test_a_repeated_get_answers_the_kept_page_without_reading_it(
+    as_member, url, note, query, django_assert_num_queries
+):
+    first = as_member.get(url + query)
+
+    # The session, the person, their membership, the group reading, the names of the page's
+    # authors as they are now (IRIs name nobody).
+    with django_assert_num_queries(4 if "iris" in query else 5):
+        again = as_member.get(url + query)
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_kept_page_is_not_answered_once_an_author_on_it_is_renamed(as_member, url, note):
+    before = as_member.get(url)
+
+    User.objects.filter(pk=note.author_id).update(display_name="Maria M.")
+    after = as_member.get(url)
+
+    assert after["ETag"] != before["ETag"]
+    assert after.json()["first"]["items"][0]["creator"]["name"] == "Maria M."
+
+
+def test_a_kept_page_names_a_deleted_account_a_former_member_at_once(
+    as_member, url, group, essay, classmate
+):
+    theirs = make(group, essay, classmate, body="Soon gone.")
+    before = as_member.get(url)
+
+    User.objects.filter(pk=classmate.pk).delete()
+    after = as_member.get(url)
+
+    assert after["ETag"] != before["ETag"]
+    [item] = after.json()["first"]["items"]
+    assert item["id"].endswith(f"/{theirs.pk}")
+    assert item["creator"]["name"] == "former member"
+
+
+def test_a_kept_page_is_never_another_persons(client, url, group, essay, member, classmate):
+    make(group, essay, member, body="Only for me.", visibility="private")
+    client.force_login(member)
+    mine = client.get(url)
+    assert "Only for me." in mine.content.decode()
+
+    client.force_login(classmate)
+    theirs = client.get(url)
+
+    assert theirs["ETag"] != mine["ETag"]
+    assert "Only for me." not in theirs.content.decode()
+    assert theirs.json()["total"] == 0
+
+
+def test_a_write_to_the_layer_is_seen_by_the_next_get(as_member, url, group, essay, member, note):
+    as_member.get(url)
+
+    make(group, essay, member, body="Something new.", quote=OTHER_QUOTE)
+
+    assert as_member.get(url).json()["total"] == 2
+
+
 # --- the container's ETag changes with anything it shows ------------------------------------------
 
 
