@@ -10,14 +10,14 @@ from django.db.models import Case, Count, F, Prefetch, Q, TextField, Value, When
 from accounts.models import User
 from annotations.access import (
     Action,
+    Judge,
     allowed,
     author_label,
-    author_username,
     class_q,
     layer_class,
     own_q,
-    permits,
     visible_annotations,
+    without_bare_placeholders,
 )
 from annotations.models import Annotation, Flag, PlusOne, Tag
 from groups.access import GroupAction, group_permits
@@ -126,7 +126,7 @@ def is_thread(annotation) -> bool:
 # unused; the viewer's own private and hidden annotations (access.own_q) are merged in per
 # request and never cached. Authors' names are looked up per request, so a rename shows at once.
 
-LAYER_CACHE_FORMAT = 1  # bump when Root changes shape: old entries are then ignored
+LAYER_CACHE_FORMAT = 2  # bump when Root changes shape: old entries are then ignored
 
 ROW_FIELDS = (
     "id",
@@ -193,6 +193,27 @@ class Root:
         return Annotation.Motivation(self.motivation).label
 
 
+def _cached_fields(root: Root) -> tuple:
+    return (
+        root.pk,
+        root.group_id,
+        root.author_id,
+        root.motivation,
+        root.visibility,
+        root.start,
+        root.end,
+        root.anchoring,
+        root.hidden_at,
+        root.deleted_at,
+        root.plus_count,
+        root.exact,
+        root.reply_count,
+        root.answered,
+        root.flag_count,
+        root.tag_names,
+    )
+
+
 def _rows(query) -> list[tuple]:
     return list(
         query.annotate(
@@ -249,20 +270,18 @@ def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
         f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:{layer_class}"
     )
     cached = cache.get(key)
-    if cached is not None:
-        return cached
+    if cached is not None:  # plain tuples: far quicker to unpickle than objects
+        return {fields[0]: Root(*fields) for fields in cached}
     group_id, reading_id = group_reading.group_id, group_reading.reading_id
     roots: dict[int, Root] = {}
-    rows = _rows(Annotation.objects.filter(class_q(group_id, layer_class), reading_id=reading_id))
-    _assemble(group_id, rows, roots)
-    _tag_names(
-        roots,
-        Tag.objects.filter(
-            annotation__group_id=group_id,
-            annotation__reading_id=reading_id,
-            annotation__parent__isnull=True,
-        ),
+    rows = without_bare_placeholders(
+        _rows(Annotation.objects.filter(class_q(group_id, layer_class), reading_id=reading_id)),
+        id_at=ROW_FIELDS.index("id"),
+        parent_at=ROW_FIELDS.index("parent_id"),
+        deleted_at=ROW_FIELDS.index("deleted_at"),
     )
+    _assemble(group_id, rows, roots)
+    _tag_names(roots, Tag.objects.filter(annotation_id__in=list(roots)))
     if layer_class == "facilitator":
         # Open flags on a thread's root or any of its replies, counted per thread.
         for annotation_id, root_id in Flag.objects.filter(
@@ -273,7 +292,7 @@ def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
             root = roots.get(root_id or annotation_id)
             if root is not None:
                 root.flag_count += 1
-    cache.set(key, roots)
+    cache.set(key, [_cached_fields(root) for root in roots.values()])
     return roots
 
 
@@ -332,10 +351,13 @@ def reading_layer(
     facilitator_ids = {m.user_id for m in members if m.is_facilitator}
     every = layer_roots(membership, group_reading)
     users = _named(membership, every, members)
+    judge = Judge(membership)
     for root in every:
-        root.author_label = author_label(membership, root, users.get(root.author_id))
+        root.author_label = judge.author_label(root, users.get(root.author_id))
     member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
-    roots = [r for r in every if _matches(r, filters, user.pk, member_id)]
+    roots = (
+        [r for r in every if _matches(r, filters, user.pk, member_id)] if filters.active else every
+    )
 
     blocks = [b for section in layout["sections"] for b in section.block_list]
     starts = [b.start for b in blocks]
@@ -402,6 +424,7 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
         if _matches(root, filters, membership.user_id, member_id)
     ]
     users = _named(membership, roots, members)
+    judge = Judge(membership)
     plussed = set(
         PlusOne.objects.filter(
             user_id=membership.user_id,
@@ -414,10 +437,10 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
     rows = []
     for root in roots:
         author = users.get(root.author_id)
-        named = permits(membership, Action.SEE_AUTHOR, root)
+        named = judge(Action.SEE_AUTHOR, root)
         person = (
-            author_label(membership, root, author),
-            author_username(membership, root, author),
+            judge.author_label(root, author),
+            judge.author_username(root, author),
         )
         rows.append(
             [

@@ -404,11 +404,27 @@ def reading(request, group_slug, reading_slug):
         "group_reading": group_reading,
         "reading": reading,
         "margin_template": "annotations/_margin.html",  # readings cannot name it
+        "margin": _margin_links(request, group, membership, reading),
         "quote_context": QUOTE_CONTEXT,
         **layout,
         **layer,
     }
     return render(request, "groups/reading.html", context)
+
+
+def _margin_links(request, group, membership, reading) -> dict:
+    """The beginnings of each paragraph's margin links, worked out once for the page's 60
+    paragraphs: its threads (keeping the page's filters) and, if the person may annotate,
+    the keyboard and no-JavaScript annotate page (the paragraph's anchor completes each)."""
+    query = request.GET.copy()
+    query.pop("block", None)
+    query["block"] = ""
+    threads = reverse("annotations:threads", args=[group.slug, reading.slug])
+    annotate = reverse("annotations:annotate", args=[group.slug, reading.slug, "-"])[:-2]
+    return {
+        "threads": f"{threads}?{query.urlencode()}",
+        "annotate": annotate if group_permits(membership, GroupAction.ANNOTATE) else "",
+    }
 
 
 @login_required

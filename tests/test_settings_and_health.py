@@ -120,7 +120,7 @@ def test_it_parses_a_postgres_url_with_user_password_host_port_and_name(tmp_path
     assert config["HOST"] == "db.example.org"
     assert config["PORT"] == "6543"
     assert config["NAME"] == "commonplace"
-    assert config["OPTIONS"] == {}
+    assert config["OPTIONS"] == {"options": "-c jit=off"}
 
 
 def test_it_unquotes_postgres_credentials_and_keeps_query_options(tmp_path):
@@ -133,7 +133,7 @@ def test_it_unquotes_postgres_credentials_and_keeps_query_options(tmp_path):
     assert config["HOST"] == "127.0.0.1"
     assert config["PORT"] == ""
     assert config["NAME"] == "my db"
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
 
 
 def test_a_postgres_url_without_credentials(tmp_path):
