@@ -456,6 +456,7 @@ def _page(
 def _create(request, group, membership, reading, container_iri):
     data = w3c.parse(request)
     body, tags = w3c.bodies(data)
+    tags = services.clean_tags(tags)  # as the service keeps them: the answer shows them
     motivation = data.get("motivation", "commenting" if body else "highlighting")
     if isinstance(motivation, list):
         motivation = motivation[0] if len(motivation) == 1 else None
@@ -490,7 +491,9 @@ def _create(request, group, membership, reading, container_iri):
         tags=tags,
         **where,
     )
-    response = _annotation_response(request, membership, annotation, container_iri, status=201)
+    response = _annotation_response(
+        request, membership, annotation, container_iri, status=201, tags=tags
+    )
     response["Location"] = f"{container_iri}{annotation.pk}"
     return response
 
@@ -551,18 +554,18 @@ def annotation(request, group_slug, reading_slug, annotation_id):
     return _annotation_response(request, membership, item, container_iri)
 
 
-def _representation(request, viewer, item: Annotation, container_iri: str):
-    """(ETag, body, Allow) of one annotation for this viewer."""
+def _representation(request, viewer, item: Annotation, container_iri: str, tags=None):
+    """(ETag, body, Allow) of one annotation for this viewer (`tags`: its tags, if known)."""
     changeable = permits(viewer, Action.EDIT, item)
     allow = "GET, HEAD, OPTIONS, PUT, DELETE" if changeable else "GET, HEAD, OPTIONS"
-    body = w3c.serialize(w3c.to_jsonld(request, viewer, item, container_iri))
+    body = w3c.serialize(w3c.to_jsonld(request, viewer, item, container_iri, tags=tags))
     return w3c.annotation_etag(body, allow), body, allow
 
 
 def _annotation_response(
-    request, viewer, item, container_iri, *, status=200, conditional=False
+    request, viewer, item, container_iri, *, status=200, conditional=False, tags=None
 ) -> HttpResponse:
-    etag, body, allow = _representation(request, viewer, item, container_iri)
+    etag, body, allow = _representation(request, viewer, item, container_iri, tags)
     response = _headers(etag, VARY_ANNOTATION, {"Link": w3c.ANNOTATION_LINK, "Allow": allow})
     if conditional and (early := _not_modified(request, etag, response)) is not None:
         return early

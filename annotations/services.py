@@ -6,10 +6,10 @@ rather than crashing) and, last, counts one more change to its group's layer
 (`GroupReading.layer_version`, see `_layer_changed`) in the same transaction.
 """
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -159,15 +159,16 @@ def _set_tags(annotation: Annotation, tags: list[str]) -> None:
 
 
 def _canonical_text(reading: Reading) -> str:
-    """The reading's canonical text (readings/text.py), kept in the cache under the reading's
-    last change (a revised text saves the reading, so its `updated_at` moves on): every new
-    annotation is checked against it, and building it reads every section and block."""
-    key = f"reading-text:{reading.pk}:{reading.updated_at.isoformat()}"
-    text = cache.get(key)
-    if text is None:
-        text = reading.canonical_text()
-        cache.set(key, text, timeout=60 * 60)
-    return text
+    """The reading's canonical text (readings/text.py), which every new annotation is checked
+    against: building it reads every section and block, so each process keeps the last few it
+    built, under the reading's last change (a revised text saves the reading, so its
+    `updated_at` moves on and the old text is never asked for again)."""
+    return _canonical_text_at(reading.pk, reading.updated_at)
+
+
+@functools.lru_cache(maxsize=16)
+def _canonical_text_at(reading_id: int, updated_at) -> str:
+    return Reading(pk=reading_id).canonical_text()
 
 
 def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, str, str, str]:

@@ -69,8 +69,10 @@ def to_jsonld(
     tags: list[str] | None = None,
 ) -> dict:
     """One annotation as this viewer may see it. `source` (its reading's IRI) and `tags` (its
-    tags' names, in order), when the caller has them: a page of a hundred annotations of one
-    reading works the IRI out once and reads all their tags in one query."""
+    tags' names), when the caller has them: a page of a hundred annotations of one reading
+    works the IRI out once and reads all their tags in one query; a new annotation's tags are
+    the ones just written. Tags are listed in code point order, whatever the database's
+    collation, so every way of building the same annotation gives the same bytes (and ETag)."""
     iri = f"{container}{annotation.pk}"
     data: dict = {}
     if context:
@@ -93,7 +95,7 @@ def to_jsonld(
                 "purpose": "replying" if annotation.is_reply else "commenting",
             }
         )
-    for tag in _tags(annotation) if tags is None else tags:
+    for tag in sorted(_tags(annotation) if tags is None else tags):
         bodies.append({"type": "TextualBody", "value": tag, "purpose": "tagging"})
     if bodies:
         data["body"] = bodies

@@ -538,6 +538,32 @@ def test_the_prefix_is_shorter_at_the_start_of_the_text(as_member, url, essay):
     assert quote["suffix"] == essay.canonical_text()[8:40]
 
 
+TAGS = ["Zeta", "alpha-b", "alphab", "#Émile", "a b"]  # orders that collations disagree on
+
+
+def test_the_etag_of_a_new_annotation_is_the_one_a_get_gives(as_member, url, essay):
+    tags = [{"type": "TextualBody", "value": t, "purpose": "tagging"} for t in TAGS]
+    data = comment(essay)
+    data["body"] += tags
+
+    made = post(as_member, url, data)
+    got = as_member.get(made["Location"])
+
+    assert made["ETag"] == got["ETag"]
+    assert made.content == got.content
+    shown = [b["value"] for b in got.json()["body"] if b["purpose"] == "tagging"]
+    assert (
+        shown == sorted(services.clean_tags(TAGS)) == ["a b", "alpha-b", "alphab", "zeta", "émile"]
+    )
+    edit = put(
+        as_member,
+        made["Location"],
+        {"type": "Annotation", "bodyValue": "Again."},
+        **{"If-Match": made["ETag"]},
+    )
+    assert edit.status_code == 200
+
+
 def test_a_revised_text_is_checked_against_its_new_words(as_member, url, essay, member):
     """The canonical text a new annotation is checked against is cached: a revision must
     not leave the old one in use."""

@@ -272,12 +272,13 @@ def test_one_annotation_takes_a_fixed_number_of_queries(api, request, layer, whi
 # --- writes: each is one transaction; its savepoint and release are two of the queries -------
 
 WRITES = {
-    # the text is checked against the canonical text (its sections and blocks, read once and
-    # then cached: here the cache is cold); the insert, its tags, the layer's version figure;
-    # the answer's tags
-    "create": 2 + 2 + 3 + 1,
-    # the parent, seen by the viewer, then locked; the insert, the version figure; the tags
-    "reply": 2 + 2 + 2 + 1,
+    # the savepoint; the text is checked against the canonical text (its sections and blocks,
+    # read once per process and text version: the first time here); the insert, its tags, the
+    # layer's version figure (the answer shows the tags just written)
+    "create": 2 + 2 + 3,
+    # the parent, seen by the viewer; the savepoint; the parent locked; the insert, the
+    # version figure (no tags)
+    "reply": 1 + 2 + 1 + 2,
     # the annotation; the savepoint; locked; If-Match asks for its tags; the members, for
     # @mentions, and the mentions (delete the old, read what is left); the tags (the same,
     # and add the new); the row; the version figure; the answer's tags
