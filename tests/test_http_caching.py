@@ -109,7 +109,15 @@ def answer(question, facilitator) -> Annotation:
 
 # --- 304 Not Modified ----------------------------------------------------------------------------
 
-PAGES = ["", "?page=0", "?page=0&iris=1", "?iris=1", "?page=last", "?after=0", "?before=99999"]
+PAGES = [
+    "",
+    "?page=0",
+    "?page=0&iris=1",
+    "?iris=1",
+    "?page=last",
+    "?after=0",
+    "?before=9000000000000000000",
+]
 PAGE_IDS = ["container", "page", "page-iris", "iris", "last", "after", "before"]
 
 
