@@ -230,15 +230,25 @@ def annotation_create(
     if parent is not None:
         if parent.group_id != group.pk or parent.reading_id != reading.pk:
             raise AnnotationError("A reply must answer an annotation of the same reading.")
-        _lock(parent)  # a delete of the parent waits, or has happened: no orphaned reply
-        if parent.is_deleted and not parent.children.exists():
+        # Locked, so a delete of the parent waits, or has happened: no orphaned reply. Read
+        # as it is now with only its thread's root (every row joined to a locking read is
+        # more for PostgreSQL to plan: all of _lock's take it some 3 ms).
+        try:
+            locked = (
+                Annotation.objects.select_for_update(of=("self",))
+                .select_related("root")
+                .get(pk=parent.pk)
+            )
+        except Annotation.DoesNotExist:
+            raise AnnotationGone() from None
+        if locked.is_deleted and not locked.children.exists():
             raise AnnotationError("That annotation was deleted.")
         if not body:
             raise AnnotationError("Write a reply.", field="body")
         annotation.parent = parent
-        annotation.root = parent.root if parent.root_id else parent  # as locked, no query
+        annotation.root = locked.root if locked.root_id else parent
         annotation.motivation = Annotation.Motivation.REPLYING
-        if parent.is_private:
+        if locked.is_private:
             annotation.visibility = Annotation.Visibility.PRIVATE
     else:
         if motivation not in Annotation.ROOT_MOTIVATIONS:
