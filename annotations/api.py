@@ -252,7 +252,7 @@ class Cursor:
         if name == "page":
             if value == "last":
                 return cls(last=True)
-            if not CURSOR.fullmatch(value.lstrip("-")):
+            if not PAGE_NUMBER.fullmatch(value):
                 raise ApiError(400, 'The page is 0 (the first) or "last".')
             if int(value) != 0:
                 raise ApiError(
@@ -267,6 +267,7 @@ class Cursor:
 
 
 CURSOR = re.compile(r"[0-9]{1,19}")
+PAGE_NUMBER = re.compile(r"-?[0-9]{1,19}")
 MAX_ID = 2**63 - 1  # the largest id a (big integer) key can hold
 
 

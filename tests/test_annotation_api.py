@@ -391,6 +391,8 @@ def test_iri_pages_link_to_iri_pages(as_member, url, group, essay, member):
         ("page=3", 404),
         ("page=-1", 404),
         ("page=one", 400),
+        ("page=--5", 400),
+        ("page=1e3", 400),
         ("page=", 400),
         ("after=one", 400),
         ("after=-5", 400),
