@@ -374,7 +374,7 @@ def _named(row) -> bool:
 
 def _kept(base: str) -> Kept | None:
     """The body kept under this ETag's base, if its authors' names are still what they were."""
-    kept = cache.get(f"api-page:{base}")
+    kept = cache.get(_kept_key(base))
     if kept is None:
         return None
     ids = [author_id for author_id, _, _ in kept.authors]
@@ -385,7 +385,11 @@ def _kept(base: str) -> Kept | None:
 
 
 def _keep(base: str, kept: Kept) -> None:
-    cache.set(f"api-page:{base}", kept, timeout=PAGE_KEPT_SECONDS)
+    cache.set(_kept_key(base), kept, timeout=PAGE_KEPT_SECONDS)
+
+
+def _kept_key(base: str) -> str:
+    return "api-page:" + base.strip('"')
 
 
 def _container_etag(request, group, membership, group_reading, container_iri: str) -> str:
