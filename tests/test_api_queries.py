@@ -175,14 +175,7 @@ def count(api, method: str, path: str, **kwargs) -> tuple[int, object]:
     cache.clear()  # the cold case: the total of a page is counted
     with CaptureQueriesContext(connection) as queries:
         response = getattr(api, method)(path, **kwargs)
-    if SHOW:
-        print(f"\n--- {method.upper()} {path}: {len(queries)}")
-        for q in queries.captured_queries:
-            print("   ", q["sql"][:300])
     return len(queries), response
-
-
-SHOW = False
 
 
 # --- the counts ---------------------------------------------------------------------------------
@@ -272,20 +265,21 @@ def test_one_annotation_takes_a_fixed_number_of_queries(api, request, layer, whi
 # --- writes: each is one transaction; its savepoint and release are two of the queries -------
 
 WRITES = {
-    # the savepoint; the text is checked against the canonical text (its sections and blocks,
-    # read once per process and text version: the first time here); the insert, its tags, the
-    # layer's version figure (the answer shows the tags just written)
+    # the savepoint and its release; the canonical text the target is checked against (its
+    # sections and blocks: read once per process and version of the text, here the first
+    # time); the insert, its tags, the layer's version figure (the answer shows the tags just
+    # written, without reading them back)
     "create": 2 + 2 + 3,
-    # the parent, seen by the viewer; the savepoint; the parent locked; the insert, the
-    # version figure (no tags)
+    # the parent as the viewer sees it; the savepoint and its release; the parent locked; the
+    # insert, the version figure
     "reply": 1 + 2 + 1 + 2,
-    # the annotation; the savepoint; locked; If-Match asks for its tags; the members, for
-    # @mentions, and the mentions (delete the old, read what is left); the tags (the same,
-    # and add the new); the row; the version figure; the answer's tags
+    # the annotation; the savepoint and its release; locked; If-Match asks for its tags;
+    # the members, for @mentions, and the mentions (delete the old, read what is left); the
+    # tags (the same, and add the new); the row; the version figure; the answer's tags
     "put": 1 + 2 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 1,
-    # the annotation; the savepoint; locked; has it replies?; the delete (what hangs from it
-    # read: replies, thread; deleted: tags, +1s, flags, mentions, the row); its parent
-    # locked (is it a placeholder left with nothing to hold?); the version figure
+    # the annotation; the savepoint and its release; locked; has it replies?; the delete
+    # (what hangs from it read: replies, thread; deleted: tags, +1s, flags, mentions, the
+    # row); its parent locked (a placeholder left with nothing to hold?); the version figure
     "delete": 1 + 2 + 1 + 1 + 7 + 1 + 1,
 }
 
