@@ -136,6 +136,7 @@ def group_for(request, slug: str, action: GroupAction = GroupAction.VIEW):
     membership = (
         Membership.objects.select_related("group")
         .filter(group__slug=slug, user_id=request.user.pk)
+        .order_by()  # one row at most: no join for Membership's default ordering
         .first()
         if request.user.is_authenticated
         else None
@@ -156,6 +157,7 @@ def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.
     membership = (
         Membership.objects.select_related("group")
         .filter(group__slug=slug, user_id=request.user.pk)
+        .order_by()  # one row at most: no join for Membership's default ordering
         .first()
         if request.user.is_authenticated
         else None

@@ -23,5 +23,7 @@ class BlockAdmin(admin.ModelAdmin):
     list_display = ("reading", "position", "kind", "anchor", "__str__")
     list_filter = ("kind", "reading")
     search_fields = ("text",)
-    readonly_fields = ("html",)
+    # A block's words change only through a revision of its reading (import_reading --replace,
+    # or "Revise the text"), which re-anchors the annotations and dates the change.
+    readonly_fields = ("text", "html")
     list_select_related = ("reading",)
