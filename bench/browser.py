@@ -96,6 +96,11 @@ class BrowserResult:
     html_bytes: int
     html_wire_bytes: int
     own_marks: dict
+    # Each of the page's own marks and the data's arrival, median over the runs: where the
+    # time between the data arriving and the last highlight goes (waiting for the script,
+    # reading the layer, drawing).
+    own_marks_median: dict
+    data_arrived_ms: float
     marks_drawn_ms: float | None
     page_state: dict
 
@@ -111,7 +116,7 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    nav, data, seen, html_end, watched = [], [], [], [], []
+    nav, data, seen, html_end, watched, arrivals = [], [], [], [], [], []
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -153,6 +158,7 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
                 if found["benchDrawnAt"] is not None:
                     watched.append(found["benchDrawnAt"])
                 data.append(drawn_at - arrived)
+                arrivals.append(arrived)
                 html_end.append(found["html"]["end"])
                 seen.append(found)
         finally:
@@ -182,6 +188,12 @@ def measure(base: str, path: str, cookies: dict, expected: int, runs: int) -> Br
         html_bytes=first["html"]["decoded"],
         html_wire_bytes=first["html"]["encoded"],
         own_marks=last["own"],
+        own_marks_median={
+            name: statistics.median(values)
+            for name in last["own"]
+            if len(values := [run["own"][name] for run in seen if name in run["own"]]) == len(seen)
+        },
+        data_arrived_ms=statistics.median(arrivals),
         marks_drawn_ms=statistics.median(watched) if watched else None,
         page_state={"shown": last["shown"], "state": last["state"]},
     )

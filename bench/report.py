@@ -153,6 +153,16 @@ def table(results: dict) -> str:
             f"(p95 {_fmt(b['data_to_drawn_p95_ms'])}); HTML received at "
             f"{_fmt(b['html_ms'])} ms; drawn by {b['drawn_source']}."
         )
+        marks = b.get("own_marks_median") or {}
+        if "data_arrived_ms" in b and marks:
+            steps = ", ".join(
+                f"{name.removesuffix('At')} {_fmt(value)}"
+                for name, value in sorted(marks.items(), key=lambda item: item[1])
+            )
+            out.append(
+                f"The page's own marks, ms after navigation (medians): the data arrived "
+                f"{_fmt(b['data_arrived_ms'])}; {steps}."
+            )
     by = results.get("bytes")
     if by:
         out.append(

@@ -257,6 +257,9 @@ def measure(args, url: str, scratch: Path, code: Path) -> dict:
     return results
 
 
+OWN_OUTPUT = [".", ":(exclude)bench/README.md", ":(exclude)bench/results"]
+
+
 def _git_state() -> dict:
     """The commit the snapshot was taken at, and whether the tree had changes beyond it."""
 
@@ -267,7 +270,9 @@ def _git_state() -> dict:
 
     return {
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # What a run writes itself (its results, the README's tables) is no change to the
+        # code: without this, the second scale of `--scale 1 10` reads as uncommitted.
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", *OWN_OUTPUT)),
     }
 
 
