@@ -33,8 +33,6 @@ Lists and counts use `visible_annotations(viewer)`, the `see` line as a query; t
 test checks that the two always agree.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
@@ -42,7 +40,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation
-from groups.access import GroupArchived, group_reading_for_member
+from groups.access import Condition, GroupArchived, group_reading_for_member
 from groups.models import Membership
 
 
@@ -56,18 +54,6 @@ class Action(StrEnum):
     FLAG = "flag"
     HIDE = "hide"
     MARK_ANSWER = "mark_answer"
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One condition of the table, with the reason a person is given when it fails."""
-
-    test: Callable[[Membership, Annotation], bool]
-    reason: str
-    archived: bool = False  # failing it means "the group is archived", not "you may not"
-
-    def __call__(self, viewer: Membership, item: Annotation) -> bool:
-        return self.test(viewer, item)
 
 
 def _shown(viewer, item) -> bool:

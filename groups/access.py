@@ -59,7 +59,8 @@ class GroupAction(StrEnum):
 
 @dataclass(frozen=True)
 class Condition:
-    """One condition of the table, with the reason a person is given when it fails."""
+    """One condition of a permission table (this one and annotations/access.py's), with the
+    reason a person is given when it fails. `test(membership, target)`."""
 
     test: Callable[[Membership, object], bool]
     reason: str
@@ -131,8 +132,8 @@ def group_allowed(membership: Membership | None) -> GroupAllowed:
 # --- the helpers views call first ------------------------------------------------------------
 
 
-def group_for(request, slug: str, action: GroupAction = GroupAction.VIEW):
-    """(group, membership): 404 unless a member, then 403 unless the table allows `action`."""
+def _membership(request, slug: str) -> Membership:
+    """The person's membership of the group, with the group: 404 to anyone else."""
     membership = (
         Membership.objects.select_related("group")
         .filter(group__slug=slug, user_id=request.user.pk)
@@ -143,6 +144,12 @@ def group_for(request, slug: str, action: GroupAction = GroupAction.VIEW):
     )
     if membership is None:
         raise Http404("No such group.")
+    return membership
+
+
+def group_for(request, slug: str, action: GroupAction = GroupAction.VIEW):
+    """(group, membership): 404 unless a member, then 403 unless the table allows `action`."""
+    membership = _membership(request, slug)
     group_check(membership, action)
     return membership.group, membership
 
@@ -154,16 +161,7 @@ def group_for_member(request, slug: str) -> tuple[ReadingGroup, Membership]:
 def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.VIEW):
     """(group, membership, group_reading): 404 unless a member reading it, 403 unless the
     table allows `action` on this group reading."""
-    membership = (
-        Membership.objects.select_related("group")
-        .filter(group__slug=slug, user_id=request.user.pk)
-        .order_by()  # one row at most: no join for Membership's default ordering
-        .first()
-        if request.user.is_authenticated
-        else None
-    )
-    if membership is None:
-        raise Http404("No such group.")
+    membership = _membership(request, slug)
     group = membership.group
     group_reading = get_object_or_404(
         GroupReading.objects.select_related("reading", "group"),
