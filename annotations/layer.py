@@ -314,7 +314,7 @@ def layer_roots(membership, group_reading) -> list[Root]:
                 root.answered = root.answered or answers
         if extra:
             _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
-    return sorted(roots.values(), key=lambda root: (root.start, root.pk))
+    return sorted(roots.values(), key=_text_order)
 
 
 def _named(membership, roots: list[Root], members: list) -> dict[int, object]:
@@ -338,58 +338,153 @@ def _matches(root: Root, filters: Filters, user_id: int, member_id: int | None) 
     return filters.highlights or is_thread(root)
 
 
+@dataclass
+class Summary:
+    """What the reading page shows of a layer without JavaScript: threads per block (the
+    margin's counts), the totals, the tags to filter by, the orphans. `bare` keeps the anchored
+    highlights nobody has replied to (a reply makes one a thread) with their blocks."""
+
+    counts: list[int]
+    threads: int = 0
+    flagged: int = 0
+    tags: set = field(default_factory=set)
+    orphans: list = field(default_factory=list)
+    bare: dict = field(default_factory=dict)
+
+    def add(self, root: Root, blocks: tuple[int, ...]) -> None:
+        self.tags.update(root.tag_names)
+        if root.flag_count:
+            self.flagged += 1
+        if root.anchoring == Annotation.Anchoring.ORPHAN:
+            self.orphans.append(root)
+        elif is_thread(root):
+            self.threads += 1
+            for index in blocks:
+                self.counts[index] += 1
+        else:
+            self.bare[root.pk] = blocks
+
+    def replied(self, root_id: int) -> None:
+        """One more reply, from outside the summary, to a root already in it."""
+        blocks = self.bare.pop(root_id, None)
+        if blocks is not None:
+            self.threads += 1
+            for index in blocks:
+                self.counts[index] += 1
+        for orphan in self.orphans:
+            if orphan.pk == root_id:
+                orphan.reply_count += 1
+
+
+def _blocks_of(root: Root, spans, starts: list[int]) -> tuple[int, ...]:
+    """The indexes of the blocks a root's passage touches."""
+    index, found = max(0, bisect_right(starts, root.start) - 1), []
+    while index < len(spans) and spans[index].start < root.end:
+        if spans[index].end > root.start:
+            found.append(index)
+        index += 1
+    return tuple(found)
+
+
+def _summarise(roots, spans) -> Summary:
+    summary, starts = Summary(counts=[0] * len(spans)), [span.start for span in spans]
+    for root in roots:
+        summary.add(root, _blocks_of(root, spans, starts))
+    return summary
+
+
+def _class_summary(group_reading, layer_class: str, article_key: str, spans) -> Summary:
+    """The class's summary, cached like the class's layer (under the layer's version, and the
+    article's revision that placed its blocks)."""
+    key = (
+        f"layer-summary:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}"
+        f":{layer_class}:{article_key}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        counts, threads, flagged, tags, orphans, bare = cached
+        return Summary(
+            list(counts), threads, flagged, set(tags), [Root(*f) for f in orphans], dict(bare)
+        )
+    summary = _summarise(
+        sorted(_class_layer(group_reading, layer_class).values(), key=_text_order), spans
+    )
+    cache.set(
+        key,
+        (
+            summary.counts,
+            summary.threads,
+            summary.flagged,
+            sorted(summary.tags),
+            [_cached_fields(root) for root in summary.orphans],
+            summary.bare,
+        ),
+    )
+    return summary
+
+
+def _text_order(root: Root) -> tuple[int, int]:
+    return (root.start, root.pk)
+
+
 def reading_layer(
-    *, user, group, membership, group_reading, layout: dict, filters: Filters
+    *, group, membership, group_reading, article, article_key: str, filters: Filters
 ) -> dict:
-    """What the group reading page shows of the layer: margin counts, orphans, filters' choices
-    (the highlights themselves come from layer_data, fetched by the page's script)."""
+    """What the group reading page shows of the layer (the highlights themselves come from
+    layer_data, fetched by the page's script). Unfiltered, as most visits are: the class's
+    cached summary with the viewer's own private and hidden annotations added (one query);
+    filtered, the summary of the roots that match."""
     members = list(
         Membership.objects.filter(group=group)
         .select_related("user")
         .order_by("user__display_name", "user__username")
     )
-    facilitator_ids = {m.user_id for m in members if m.is_facilitator}
-    every = layer_roots(membership, group_reading)
-    users = _named(membership, every, members)
+    spans = article.spans
+    if filters.active:
+        every = layer_roots(membership, group_reading)
+        member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
+        summary = _summarise(
+            (r for r in every if _matches(r, filters, membership.user_id, member_id)), spans
+        )
+        summary.tags = {name for root in every for name in root.tag_names}
+    else:
+        summary = _class_summary(group_reading, layer_class(membership), article_key, spans)
+        _add_own(summary, membership, group_reading, spans)
+    summary.orphans.sort(key=_text_order)
+    users = _named(membership, summary.orphans, members)
     judge = Judge(membership)
-    for root in every:
+    for root in summary.orphans:
         root.author_label = judge.author_label(root, users.get(root.author_id))
-    member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
-    roots = (
-        [r for r in every if _matches(r, filters, user.pk, member_id)] if filters.active else every
-    )
-
-    blocks = [b for section in layout["sections"] for b in section.block_list]
-    starts = [b.start for b in blocks]
-    for block in blocks:
-        block.thread_count = 0
-        block.end = block.start + len(block.text)
-    anchored, orphans = [], []
-    for annotation in roots:
-        if annotation.anchoring == Annotation.Anchoring.ORPHAN:
-            orphans.append(annotation)
-            continue
-        anchored.append(annotation)
-        if not is_thread(annotation):
-            continue
-        index = max(0, bisect_right(starts, annotation.start) - 1)
-        while index < len(blocks) and blocks[index].start < annotation.end:
-            if blocks[index].end > annotation.start:
-                blocks[index].thread_count += 1
-            index += 1
     return {
         "members": members,
-        "facilitator_ids": facilitator_ids,
-        "roots": anchored,
-        "orphans": orphans,
-        "tags": sorted({name for root in every for name in root.tag_names}),
-        "thread_total": sum(1 for a in anchored if is_thread(a)),
-        "flag_total": sum(1 for a in roots if a.flag_count),
+        "summary": summary,
+        "orphans": summary.orphans,
+        "tags": sorted(summary.tags),
+        "thread_total": summary.threads,
+        "flag_total": summary.flagged,
         "members_data": [
             {"username": m.user.username, "name": m.user.public_name} for m in members
         ],
         "filters": filters,
     }
+
+
+def _add_own(summary: Summary, membership, group_reading, spans) -> None:
+    """The viewer's own private and hidden annotations, which no cache entry holds."""
+    own = _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+    if not own:
+        return
+    extra: dict[int, Root] = {}
+    _assemble(membership.group_id, own, extra)
+    for row in own:
+        root_id = row[2]
+        if row[1] is not None and root_id not in extra:
+            summary.replied(root_id)
+    if extra:
+        _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
+        starts = [span.start for span in spans]
+        for root in sorted(extra.values(), key=_text_order):
+            summary.add(root, _blocks_of(root, spans, starts))
 
 
 LAYER_COLUMNS = (

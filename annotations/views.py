@@ -12,8 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
@@ -38,6 +41,7 @@ from groups.access import (
 )
 from groups.forms import ReadingImportForm
 from groups.models import GroupReading, Membership
+from readings.article import reading_article
 from readings.importer import ReadingImportError
 from readings.layout import reading_layout
 
@@ -389,13 +393,13 @@ def reading(request, group_slug, reading_slug):
     HTML (for reading without JavaScript); the highlights come from `layer` as JSON."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     reading = group_reading.reading
-    layout = reading_layout(reading)
+    article = reading_article(reading, slots=True)
     layer = reading_layer(
-        user=request.user,
         group=group,
         membership=membership,
         group_reading=group_reading,
-        layout=layout,
+        article=article,
+        article_key=str(reading.updated_at.timestamp()),
         filters=Filters.from_request(request),
     )
     context = {
@@ -403,28 +407,48 @@ def reading(request, group_slug, reading_slug):
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        "margin_template": "annotations/_margin.html",  # readings cannot name it
-        "margin": _margin_links(request, group, membership, reading),
+        "article": _with_margin(request, group, membership, reading, article, layer["summary"]),
         "quote_context": QUOTE_CONTEXT,
-        **layout,
         **layer,
     }
     return render(request, "groups/reading.html", context)
 
 
-def _margin_links(request, group, membership, reading) -> dict:
-    """The beginnings of each paragraph's margin links, worked out once for the page's 60
-    paragraphs: its threads (keeping the page's filters) and, if the person may annotate,
-    the keyboard and no-JavaScript annotate page (the paragraph's anchor completes each)."""
+def _with_margin(request, group, membership, reading, article, summary) -> str:
+    """The article with each block's margin after it: its threads (a link keeping the page's
+    filters) and, if the person may annotate, the keyboard and no-JavaScript annotate page."""
     query = request.GET.copy()
     query.pop("block", None)
     query["block"] = ""
     threads = reverse("annotations:threads", args=[group.slug, reading.slug])
-    annotate = reverse("annotations:annotate", args=[group.slug, reading.slug, "-"])[:-2]
-    return {
-        "threads": f"{threads}?{query.urlencode()}",
-        "annotate": annotate if group_permits(membership, GroupAction.ANNOTATE) else "",
-    }
+    threads = f"{threads}?{query.urlencode()}"
+    annotate = ""
+    if group_permits(membership, GroupAction.ANNOTATE):
+        annotate = reverse("annotations:annotate", args=[group.slug, reading.slug, "-"])[:-2]
+    html = [article.parts[0]]
+    for span, count, after in zip(article.spans, summary.counts, article.parts[1:], strict=True):
+        html.append(_margin(span, count, threads, annotate))
+        html.append(after)
+    return mark_safe("".join(html))  # the article is rendered HTML; _margin escapes
+
+
+def _margin(span, count: int, threads: str, annotate: str) -> str:
+    where = f"paragraph {span.number}" if span.number else "this caption"
+    anchor = escape(span.anchor)
+    html = [f'<div class="margin" data-block="{anchor}">']
+    if count:
+        label = f"{count} thread{pluralize(count)}"
+        html.append(
+            f'<a class="margin__count" href="{escape(threads)}{anchor}" data-threads="{anchor}"'
+            f' aria-label="{label} on {where}">{label}</a>'
+        )
+    if annotate:
+        html.append(
+            f'<a class="margin__annotate" href="{escape(annotate)}{anchor}/"'
+            f' data-annotate="{anchor}" aria-label="Annotate {where}">Annotate</a>'
+        )
+    html.append("</div>")
+    return "".join(html)
 
 
 @login_required

@@ -3,7 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from readings.layout import reading_layout
+from readings.article import reading_article
 from readings.models import Reading
 
 
@@ -23,8 +23,10 @@ def library(request):
 @login_required
 def detail(request, slug):
     reading = reading_for_reader(request, slug)
-    context = {"reading": reading, **reading_layout(reading)}
-    return render(request, "readings/detail.html", context)
+    article = reading_article(reading)
+    return render(
+        request, "readings/detail.html", {"reading": reading, "article": article.parts[0]}
+    )
 
 
 @require_safe

@@ -10,7 +10,8 @@ from django.urls import reverse
 from annotations import services
 from annotations.layer import LAYER_CACHE_FORMAT
 from groups.models import GroupReading, Membership
-from tests.annotating import create, layer_at
+from tests.annotating import QUOTE, create, layer_at, reply_to
+from tests.test_annotation_pages import block_of, margin_counts
 
 SECOND = "When socialists talk about ordinary people"
 
@@ -94,3 +95,58 @@ def test_a_cached_layer_costs_fewer_queries_than_a_cold_one(
 
     with django_assert_max_num_queries(8):  # the cache is a table: one query
         assert client.get(url).status_code == 200
+
+
+# --- the page's summary (margin counts, totals, tags), cached per class like the layer -----------
+
+
+def page_counts(client, group, essay) -> tuple[dict[str, int], str]:
+    page = client.get(reading_url(group, essay)).content.decode()
+    return margin_counts(page), page
+
+
+@pytest.mark.parametrize("first", ["author", "classmate"])
+def test_a_private_note_counts_in_its_authors_margin_only(
+    client, group, essay, member, classmate, first
+):
+    create(group, essay, member, body="Shared.")
+    create(group, essay, member, quote=SECOND, body="Mine.", visibility="private", tags=["secret"])
+    anchor, other = block_of(essay, QUOTE).anchor, block_of(essay, SECOND).anchor
+    order = [member, classmate] if first == "author" else [classmate, member]
+    seen = {}
+    for person in order:  # the first fills the member class's summary, the second reads it
+        client.force_login(person)
+        seen[person.username] = page_counts(client, group, essay)
+
+    author_counts, author_page = seen[member.username]
+    classmate_counts, classmate_page = seen[classmate.username]
+    assert author_counts == {anchor: 1, other: 1}
+    assert "2 threads" in author_page and "#secret" in author_page
+    assert classmate_counts == {anchor: 1}
+    assert "1 thread<" in classmate_page and "#secret" not in classmate_page
+
+
+def test_a_hidden_reply_makes_a_thread_of_a_highlight_for_its_author_only(
+    client, group, essay, member, classmate, facilitator
+):
+    highlight = create(group, essay, classmate, body="")  # a bare highlight: not a thread
+    reply = reply_to(highlight, member, body="Off topic.")
+    services.annotation_hide(annotation=reply, by=facilitator, note="Off topic")
+    anchor = block_of(essay, QUOTE).anchor
+
+    client.force_login(classmate)
+    assert page_counts(client, group, essay)[0] == {}
+    client.force_login(member)  # sees their own hidden reply
+    assert page_counts(client, group, essay)[0] == {anchor: 1}
+    client.force_login(facilitator)
+    assert page_counts(client, group, essay)[0] == {anchor: 1}
+
+
+def test_the_summary_follows_every_write(client, group, essay, member, classmate):
+    client.force_login(classmate)
+    assert page_counts(client, group, essay)[0] == {}
+    note = create(group, essay, member, body="New.")
+    anchor = block_of(essay, QUOTE).anchor
+    assert page_counts(client, group, essay)[0] == {anchor: 1}
+    services.annotation_delete(annotation=note)
+    assert page_counts(client, group, essay)[0] == {}
