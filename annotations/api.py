@@ -37,7 +37,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import User
+from accounts.names import NAMES_VERSION_KEY, names_version
 from accounts.tokens import user_for_bearer
 from annotations import services, w3c
 from annotations.access import Action, annotation_for, permits, visible_annotations
@@ -156,7 +156,8 @@ def container(request, group_slug, reading_slug):
     if prefer:
         headers["Preference-Applied"] = "return=representation"
     base = _container_etag(request, group, membership, group_reading, container_iri)
-    if (kept := _kept(base)) is not None:
+    kept, names = _kept(base)
+    if kept is not None:
         response = _headers(kept.etag, VARY_CONTAINER, headers)
         early = _not_modified(request, kept.etag, response)
         return early or _with_body(request, response, zlib.decompress(kept.body))
@@ -202,7 +203,7 @@ def container(request, group_slug, reading_slug):
                 nested=True,
             )
     content = w3c.serialize(body)
-    _keep(base, Kept(etag, authors, zlib.compress(content, 1)))
+    _keep(base, Kept(etag, names, zlib.compress(content, 1)))
     return _with_body(request, response, content)
 
 
@@ -355,16 +356,16 @@ def _total(visible, membership, group_reading) -> int:
 # may see), the address with its query (page, cursor, iris), Prefer and Accept, the group's and
 # reading's names (`_container_etag`), and the names, as they are now, of the people who wrote
 # what the page shows (a renamed or deleted account changes what is shown without writing to
-# the layer). The body is kept in the cache under the rest, with the authors' names it was made
-# with: a repeated GET reads those people's names again (one query by key) and, while they are
-# the same, answers the kept body (or 304) without reading the page.
+# the layer). The body is kept in the cache under the rest, with the version of everyone's
+# names it was made under (accounts/names.py): a repeated GET reads both in one cache read and,
+# while the names version is the same, answers the kept body (or 304) without reading the page.
 
 PAGE_KEPT_SECONDS = 10 * 60
 
 
 class Kept(NamedTuple):
     etag: str
-    authors: list  # (id, display name, username) of the page's authors, sorted
+    names: str  # the names version (accounts.names) when the page was made
     body: bytes  # zlib-compressed JSON
 
 
@@ -372,16 +373,13 @@ def _named(row) -> bool:
     return not isinstance(row, int) and row.author_id is not None
 
 
-def _kept(base: str) -> Kept | None:
-    """The body kept under this ETag's base, if its authors' names are still what they were."""
-    kept = cache.get(_kept_key(base))
-    if kept is None:
-        return None
-    ids = [author_id for author_id, _, _ in kept.authors]
-    now = User.objects.filter(pk__in=ids) if ids else User.objects.none()
-    if sorted(now.values_list("pk", "display_name", "username")) != kept.authors:
-        return None
-    return kept
+def _kept(base: str) -> tuple[Kept | None, str]:
+    """The body kept under this ETag's base, if everyone's names are as they were then; and
+    the names version now (to keep a page made now under)."""
+    found = cache.get_many([_kept_key(base), NAMES_VERSION_KEY])
+    names = names_version(found)
+    kept = found.get(_kept_key(base))
+    return (kept if kept is not None and kept.names == names else None), names
 
 
 def _keep(base: str, kept: Kept) -> None:

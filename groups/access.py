@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from groups.models import GroupReading, Membership, ReadingGroup
 
@@ -160,16 +160,35 @@ def group_for_member(request, slug: str) -> tuple[ReadingGroup, Membership]:
 
 def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.VIEW):
     """(group, membership, group_reading): 404 unless a member reading it, 403 unless the
-    table allows `action` on this group reading."""
-    membership = _membership(request, slug)
-    group = membership.group
-    group_reading = get_object_or_404(
-        GroupReading.objects.select_related("reading", "group"),
-        group=group,
-        reading__slug=reading_slug,
+    table allows `action` on this group reading. One query: the group reading with its group,
+    its reading and the person's membership."""
+    found = (
+        GroupReading.objects.select_related("reading", "group")
+        .filter(
+            group__slug=slug,
+            reading__slug=reading_slug,
+            group__memberships__user_id=request.user.pk,
+        )
+        .annotate(**{alias: F(f"group__memberships__{name}") for name, alias in _MEMBERSHIP})
+        .order_by()[:1]  # one row at most (unique keys): no ORDER BY
+        if request.user.is_authenticated
+        else ()
     )
-    group_check(membership, action, group_reading)
-    return group, membership, group_reading
+    found = next(iter(found), None)
+    if found is None:
+        raise Http404("No such group.")
+    membership = Membership.from_db(
+        found._state.db,
+        [name for name, _ in _MEMBERSHIP],
+        [getattr(found, a) for _, a in _MEMBERSHIP],
+    )
+    membership.group = found.group
+    group_check(membership, action, found)
+    return found.group, membership, found
+
+
+# A membership's columns, read beside its group reading (the aliases keep them apart).
+_MEMBERSHIP = [(f.attname, f"membership_{f.attname}") for f in Membership._meta.concrete_fields]
 
 
 def group_reading_for_member(request, slug: str, reading_slug: str):

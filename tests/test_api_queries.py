@@ -182,8 +182,8 @@ def count(api, method: str, path: str, **kwargs) -> tuple[int, object]:
 
 # A signed-in member: the session and the person (2); a token: the token with its person (1).
 AUTH = {"session": 2, "token": 1}
-# Then the membership (with the group) and the group reading (with the reading):
-WALLS = 2
+# Then the group reading with its group, its reading and the person's membership:
+WALLS = 1
 QUERIES = {
     # the first page's rows (with their authors, for the ETag), the total, the page's tags
     "container": 3,
@@ -238,8 +238,8 @@ def test_a_page_further_on_takes_the_same_queries_as_the_first_but_one(api, requ
 
 @pytest.mark.parametrize("page", ["container", "first page", "deep page"])
 def test_a_page_asked_for_again_is_answered_from_the_cache(api, request, layer, page):
-    """The body is kept under its ETag: asked again, only the names of the page's authors
-    are read (to see that none was renamed)."""
+    """The body is kept under its ETag: asked again, one cache read answers it (the kept page
+    and the version of everyone's names, to see that none was renamed)."""
     path = {
         "container": layer.url,
         "first page": layer.url + "?page=0",
@@ -251,7 +251,8 @@ def test_a_page_asked_for_again_is_answered_from_the_cache(api, request, layer, 
         again = api.get(path)
 
     assert again.content == first.content
-    assert len(queries) == AUTH[request.node.callspec.params["api"]] + WALLS + 1
+    # The cache is in memory in the tests; on the database cache it is one query more.
+    assert len(queries) == AUTH[request.node.callspec.params["api"]] + WALLS
 
 
 @pytest.mark.parametrize("which", ["comment", "reply"])
