@@ -88,6 +88,15 @@ class Annotation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     hidden_note = models.CharField(max_length=500, blank=True)
+    # A facilitator's discussion prompt for an assignment (a root question in its range). Kept,
+    # as a plain question, if the assignment is deleted.
+    prompt_of = models.ForeignKey(
+        "assignments.Assignment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="prompts",
+    )
 
     objects = AnnotationQuerySet.as_manager()
 

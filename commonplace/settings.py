@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "readings",
     "groups",
+    "assignments",
     "annotations",
     "demo",
 ]

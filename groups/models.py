@@ -75,6 +75,10 @@ class Membership(models.Model):
         on_delete=models.SET_NULL,
         related_name="memberships",
     )
+    # Visits, for "since your last visit": when the member was last seen in the group, and
+    # when their visit before the present one ended (groups.services.membership_seen).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["group", "-role", "user__username"]
