@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from annotations.anchoring import CONTEXT, Anchor, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
+from assignments.models import Assignment
 from commonplace import markdown
 from groups import services as group_services
 from groups.access import ensure_writable
@@ -199,6 +200,25 @@ def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, st
     return start, end, actual, prefix, suffix
 
 
+def _check_prompt(assignment, annotation, group, reading, author) -> None:
+    """A prompt: a facilitator's shared question on a passage inside the assignment's range."""
+    group_reading = assignment.group_reading
+    if group_reading.group_id != group.pk or group_reading.reading_id != reading.pk:
+        raise AnnotationError("That assignment is not on this group's reading.")
+    if not Membership.objects.filter(
+        group=group, user=author, role=Membership.Role.FACILITATOR
+    ).exists():
+        raise AnnotationError("Only a facilitator can set a prompt.")
+    if annotation.motivation != Annotation.Motivation.QUESTIONING:
+        raise AnnotationError("A prompt is a question.", field="motivation")
+    if annotation.visibility != Annotation.Visibility.GROUP:
+        raise AnnotationError("A prompt is shared with the group.", field="visibility")
+    if not (assignment.start <= annotation.start and annotation.end <= assignment.end):
+        raise AnnotationError(
+            "A prompt's passage must lie inside the assigned range.", field="target"
+        )
+
+
 @transaction.atomic
 def annotation_create(
     *,
@@ -214,8 +234,10 @@ def annotation_create(
     exact: str | None = None,
     parent: Annotation | None = None,
     text: str | None = None,
+    prompt_of: Assignment | None = None,
 ) -> Annotation:
-    """Create a highlight, comment or question on the text, or a reply to `parent`.
+    """Create a highlight, comment or question on the text, or a reply to `parent`; with
+    `prompt_of`, a facilitator's discussion prompt (a shared question in the assignment's range).
 
     `text` is the reading's canonical text, when the caller already has it.
     """
@@ -228,6 +250,8 @@ def annotation_create(
     members = member_usernames(group) if "@" in body or "&" in body else {}
     annotation = Annotation(group=group, reading=reading, author=author, visibility=visibility)
     if parent is not None:
+        if prompt_of is not None:
+            raise AnnotationError("A prompt is a passage of the text, not a reply.")
         if parent.group_id != group.pk or parent.reading_id != reading.pk:
             raise AnnotationError("A reply must answer an annotation of the same reading.")
         # Locked, so a delete of the parent waits, or has happened: no orphaned reply. Read
@@ -268,6 +292,9 @@ def annotation_create(
         annotation.motivation = motivation
         annotation.start, annotation.end = start, end
         annotation.exact, annotation.prefix, annotation.suffix = exact, prefix, suffix
+        if prompt_of is not None:
+            _check_prompt(prompt_of, annotation, group, reading, author)
+            annotation.prompt_of = prompt_of
     annotation.body = body
     annotation.body_html, names = (
         render_body(body, group, reading, members) if body else ("", set())
