@@ -9,7 +9,7 @@ membership of the annotation's group (outsiders never get this far: the group's 
 | action       | allowed when                                                                  |
 | ------------ | ----------------------------------------------------------------------------- |
 | see          | the viewer wrote it                                                           |
-|              | it is shared with the group, and not hidden                                   |
+|              | it is shared with the group, not hidden, and not withheld from the viewer     |
 |              | it is shared with the group, and the viewer is a facilitator                  |
 |              | (and a deleted one only while the viewer may see one of its replies)          |
 | see_author   | the viewer may see it, and it is not deleted                                  |
@@ -24,6 +24,11 @@ membership of the annotation's group (outsiders never get this far: the group's 
 | mark_answer  | a reply in a question's thread, not deleted, the group is active, and the     |
 |              | viewer asked the question or is a facilitator                                 |
 
+"Withheld" is "post before you peek": in the range of an assignment with that option, until
+it is due, a member who has not posted there yet (a shared comment, question, tag note or
+reply: not a bare highlight, not a private note) sees nobody else's annotations or replies
+there, only the facilitators' prompts (`peek_locks`). Facilitators are never withheld from.
+
 "Hidden" is a facilitator's moderation (hide and unhide are one action); its author still
 sees it, with the facilitator's note. A private note ("only me") is seen by its author alone,
 facilitators included. "Deleted" is the placeholder left where an annotation with replies
@@ -33,13 +38,16 @@ Lists and counts use `visible_annotations(viewer)`, the `see` line as a query; t
 test checks that the two always agree.
 """
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation
+from assignments.models import Assignment
 from groups.access import Condition, GroupArchived, group_reading_for_member
 from groups.models import Membership
 
@@ -62,8 +70,105 @@ def _shown(viewer, item) -> bool:
         or (
             item.visibility == Annotation.Visibility.GROUP
             and (item.hidden_at is None or viewer.role == Membership.Role.FACILITATOR)
+            and not _withheld(viewer, item)
         )
     )
+
+
+# --- post before you peek -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A range whose others' notes a member may not see yet."""
+
+    assignment_id: int
+    reading_id: int
+    start: int
+    end: int
+
+
+def peek_locks(viewer: Membership) -> tuple[Lock, ...]:
+    """The ranges withheld from this member now: assignments with “post before you peek” on,
+    not yet due, where they have not posted (a shared comment, question, tag note or reply,
+    not deleted). None for a facilitator. One query, kept on the membership for the request."""
+    known = getattr(viewer, "_peek_locks", None)
+    if known is not None:
+        return known
+    locks: tuple[Lock, ...] = ()
+    peek_until = viewer.group.peek_until
+    if (
+        viewer.role != Membership.Role.FACILITATOR
+        and peek_until is not None
+        and peek_until > timezone.now()
+    ):
+        mine = Annotation.objects.filter(
+            group_id=viewer.group_id,
+            author_id=viewer.user_id,
+            reading_id=OuterRef("group_reading__reading_id"),
+            visibility=Annotation.Visibility.GROUP,
+            deleted_at__isnull=True,
+        )
+        posted = mine.filter(
+            parent__isnull=True, start__lt=OuterRef("end"), end__gt=OuterRef("start")
+        ).exclude(motivation=Annotation.Motivation.HIGHLIGHTING) | mine.filter(
+            parent__isnull=False, root__start__lt=OuterRef("end"), root__end__gt=OuterRef("start")
+        )
+        rows = (
+            Assignment.objects.peek_locks_open()
+            .filter(group_reading__group_id=viewer.group_id)
+            .exclude(Exists(posted))
+            .order_by("pk")
+            .values_list("pk", "group_reading__reading_id", "start", "end")
+        )
+        locks = tuple(Lock(*row) for row in rows)
+    viewer._peek_locks = locks
+    return locks
+
+
+def _passage(item) -> tuple[int | None, int | None]:
+    """Where an annotation sits: a root's own passage, a reply's root's."""
+    if item.parent_id is None:
+        return item.start, item.end
+    root = item.root
+    return root.start, root.end
+
+
+def _withheld(viewer, item) -> bool:
+    locks = peek_locks(viewer)
+    if not locks or item.author_id == viewer.user_id:
+        return False
+    if item.parent_id is None and getattr(item, "prompt_of_id", None) is not None:
+        return False  # the prompts are what members answer
+    start, end = _passage(item)
+    return start is not None and any(
+        lock.reading_id == item.reading_id and start < lock.end and end > lock.start
+        for lock in locks
+    )
+
+
+def locked_q(locks) -> Q:
+    """Everything in these ranges but the prompts, as a query."""
+    found = Q(pk__in=[])
+    for lock in locks:
+        found |= Q(
+            reading_id=lock.reading_id,
+            parent__isnull=True,
+            prompt_of__isnull=True,
+            start__lt=lock.end,
+            end__gt=lock.start,
+        ) | Q(
+            reading_id=lock.reading_id,
+            parent__isnull=False,
+            root__start__lt=lock.end,
+            root__end__gt=lock.start,
+        )
+    return found
+
+
+def lock_key(locks) -> str:
+    """The part of a cache key (or ETag) that tells locked viewers apart."""
+    return ",".join(str(lock.assignment_id) for lock in locks) or "-"
 
 
 def _has_visible_replies(viewer, item) -> bool:
@@ -186,6 +291,7 @@ class Judge:
             item.hidden_at is None,
             item.deleted_at is None,
             getattr(item, "has_visible_replies", None),
+            _withheld(self.viewer, item),
         )
         answer = self.answers.get(key)
         if answer is None:
@@ -238,6 +344,8 @@ def _shown_q(viewer: Membership) -> Q:
     shared = Q(visibility=Annotation.Visibility.GROUP)
     if viewer.role != Membership.Role.FACILITATOR:
         shared &= Q(hidden_at__isnull=True)
+        if locks := peek_locks(viewer):
+            shared &= ~locked_q(locks)
     return Q(group_id=viewer.group_id) & (shared | Q(author_id=viewer.user_id))
 
 
@@ -274,13 +382,16 @@ def layer_class(viewer: Membership) -> str:
     return "facilitator" if viewer.role == Membership.Role.FACILITATOR else "member"
 
 
-def class_q(group_id: int, layer_class: str) -> Q:
-    """What every viewer of this class sees of the group's annotations, but for the deleted
-    placeholders' rule: the caller reads the whole class and drops the placeholders none of
-    whose replies it read (without_bare_placeholders), which costs no second scan."""
+def class_q(group_id: int, layer_class: str, locks=()) -> Q:
+    """What every viewer of this class (with these peek locks) sees of the group's
+    annotations, but for the deleted placeholders' rule: the caller reads the whole class and
+    drops the placeholders none of whose replies it read (without_bare_placeholders), which
+    costs no second scan."""
     shared = Q(group_id=group_id, visibility=Annotation.Visibility.GROUP)
     if layer_class != "facilitator":
         shared &= Q(hidden_at__isnull=True)
+    if locks:
+        shared &= ~locked_q(locks)
     return shared
 
 
@@ -292,11 +403,14 @@ def without_bare_placeholders(rows: list[tuple], *, id_at: int, parent_at: int, 
 
 
 def own_q(viewer: Membership) -> Q:
-    """What this viewer sees beyond their class: only ever their own annotations."""
+    """What this viewer sees beyond their class: only ever their own annotations (private,
+    hidden, or in a range withheld from them)."""
     mine = Q(group_id=viewer.group_id, author_id=viewer.user_id)
     beyond = Q(visibility=Annotation.Visibility.PRIVATE)
     if layer_class(viewer) != "facilitator":
         beyond |= Q(hidden_at__isnull=False)
+    if locks := peek_locks(viewer):
+        beyond |= locked_q(locks)
     return mine & beyond
 
 

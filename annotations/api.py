@@ -40,7 +40,14 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.names import NAMES_VERSION_KEY, names_version
 from accounts.tokens import user_for_bearer
 from annotations import services, w3c
-from annotations.access import Action, annotation_for, permits, visible_annotations
+from annotations.access import (
+    Action,
+    annotation_for,
+    lock_key,
+    peek_locks,
+    permits,
+    visible_annotations,
+)
 from annotations.models import Annotation, Tag
 from annotations.w3c import ApiError
 from groups.access import GroupAction, GroupArchived, group_check, group_reading_for_member
@@ -340,7 +347,7 @@ def _total(visible, membership, group_reading) -> int:
     version figure), per person and role, and kept in the cache meanwhile."""
     key = (
         f"api-total:{group_reading.pk}:{group_reading.layer_version}:"
-        f"{membership.user_id}:{membership.role}"
+        f"{membership.user_id}:{membership.role}:{lock_key(peek_locks(membership))}"
     )
     total = cache.get(key)
     if total is None:
@@ -399,6 +406,7 @@ def _container_etag(request, group, membership, group_reading, container_iri: st
         group_reading.layer_version,
         membership.user_id,
         membership.role,
+        lock_key(peek_locks(membership)),  # a lock lifts at its due time, with no write
         container_iri,
         request.GET.urlencode(),
         request.headers.get("Prefer", ""),

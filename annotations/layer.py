@@ -15,7 +15,9 @@ from annotations.access import (
     author_label,
     class_q,
     layer_class,
+    lock_key,
     own_q,
+    peek_locks,
     visible_annotations,
     without_bare_placeholders,
 )
@@ -121,12 +123,13 @@ def is_thread(annotation) -> bool:
 #
 # A reading page needs every root annotation the viewer may see, with its counts. It is built
 # from plain rows (never a model instance per annotation) and cached: the part every viewer of
-# a class sees alike (access.class_q: member or facilitator) under the group reading's
-# layer_version, which every write to the layer bumps, so an entry is never stale, only
-# unused; the viewer's own private and hidden annotations (access.own_q) are merged in per
-# request and never cached. Authors' names are looked up per request, so a rename shows at once.
+# a class sees alike (access.class_q: member or facilitator, and the ranges withheld from them
+# by "post before you peek", access.peek_locks) under the group reading's layer_version, which
+# every write to the layer bumps, so an entry is never stale, only unused; the viewer's own
+# private, hidden and withheld annotations (access.own_q) are merged in per request and never
+# cached. Authors' names are looked up per request, so a rename shows at once.
 
-LAYER_CACHE_FORMAT = 2  # bump when Root changes shape: old entries are then ignored
+LAYER_CACHE_FORMAT = 3  # bump when Root changes shape: old entries are then ignored
 
 ROW_FIELDS = (
     "id",
@@ -143,6 +146,8 @@ ROW_FIELDS = (
     "plus_count",
     "is_answer",
     "orphan_quote",
+    "prompt_of_id",
+    "created_at",
 )
 
 
@@ -170,6 +175,9 @@ class Root:
     parent_id: None = None
     root_id: None = None
     has_visible_replies: bool = True  # it came through the `see` line's query
+    prompt_of_id: int | None = None
+    reading_id: int | None = None
+    activity: object = None  # when it or its last reply (that the class sees) was written
     author_label: str = ""
     plussed: bool = False
 
@@ -211,6 +219,12 @@ def _cached_fields(root: Root) -> tuple:
         root.answered,
         root.flag_count,
         root.tag_names,
+        root.parent_id,
+        root.root_id,
+        root.has_visible_replies,
+        root.prompt_of_id,
+        root.reading_id,
+        root.activity,
     )
 
 
@@ -226,12 +240,12 @@ def _rows(query) -> list[tuple]:
     )
 
 
-def _assemble(group_id: int, rows: list[tuple], roots: dict[int, Root]) -> None:
+def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int, Root]) -> None:
     """Add rows to `roots`: new roots, and replies counted on theirs."""
     replies = []
     for row in rows:
         (pk, parent_id, root_id, author_id, motivation, visibility, start, end, anchoring) = row[:9]
-        hidden_at, deleted_at, plus_count, is_answer, quote = row[9:]
+        hidden_at, deleted_at, plus_count, is_answer, quote, prompt_of_id, created_at = row[9:]
         if parent_id is None:
             roots[pk] = Root(
                 pk,
@@ -246,14 +260,18 @@ def _assemble(group_id: int, rows: list[tuple], roots: dict[int, Root]) -> None:
                 deleted_at,
                 plus_count,
                 exact=quote,
+                prompt_of_id=prompt_of_id,
+                reading_id=reading_id,
+                activity=created_at,
             )
         else:
-            replies.append((root_id, is_answer and deleted_at is None))
-    for root_id, answers in replies:
+            replies.append((root_id, is_answer and deleted_at is None, created_at))
+    for root_id, answers, created_at in replies:
         root = roots.get(root_id)
         if root is not None:
             root.reply_count += 1
             root.answered = root.answered or answers
+            root.activity = max(root.activity, created_at)
 
 
 def _tag_names(roots: dict[int, Root], query) -> None:
@@ -263,11 +281,13 @@ def _tag_names(roots: dict[int, Root], query) -> None:
             root.tag_names.append(name)
 
 
-def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
-    """What every viewer of `layer_class` sees of this group reading, counted: cached under
-    the layer's version, so it is built once per change."""
+def _class_layer(group_reading, membership) -> dict[int, Root]:
+    """What every viewer of the member's class sees of this group reading, counted: cached
+    under the layer's version, so it is built once per change."""
+    klass, locks = layer_class(membership), peek_locks(membership)
     key = (
-        f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:{layer_class}"
+        f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:{klass}"
+        f":{lock_key(locks)}"
     )
     cached = cache.get(key)
     if cached is not None:  # plain tuples: far quicker to unpickle than objects
@@ -275,14 +295,14 @@ def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
     group_id, reading_id = group_reading.group_id, group_reading.reading_id
     roots: dict[int, Root] = {}
     rows = without_bare_placeholders(
-        _rows(Annotation.objects.filter(class_q(group_id, layer_class), reading_id=reading_id)),
+        _rows(Annotation.objects.filter(class_q(group_id, klass, locks), reading_id=reading_id)),
         id_at=ROW_FIELDS.index("id"),
         parent_at=ROW_FIELDS.index("parent_id"),
         deleted_at=ROW_FIELDS.index("deleted_at"),
     )
-    _assemble(group_id, rows, roots)
+    _assemble(group_id, reading_id, rows, roots)
     _tag_names(roots, Tag.objects.filter(annotation_id__in=list(roots)))
-    if layer_class == "facilitator":
+    if klass == "facilitator":
         # Open flags on a thread's root or any of its replies, counted per thread.
         for annotation_id, root_id in Flag.objects.filter(
             resolved_at__isnull=True,
@@ -298,23 +318,38 @@ def _class_layer(group_reading, layer_class: str) -> dict[int, Root]:
 
 def layer_roots(membership, group_reading) -> list[Root]:
     """Every root annotation this member may see in the group reading, in text order, with
-    its counts: the class's cached part and the member's own private and hidden ones."""
-    roots = _class_layer(group_reading, layer_class(membership))
-    own = _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+    its counts: the class's cached part and the member's own private, hidden and withheld
+    ones."""
+    roots = _class_layer(group_reading, membership)
+    own = _own_rows(membership, group_reading)
     if own:
         extra: dict[int, Root] = {}
-        _assemble(membership.group_id, own, extra)
+        _assemble(membership.group_id, group_reading.reading_id, own, extra)
+        extra = {pk: root for pk, root in extra.items() if pk not in roots}
         roots.update(extra)
-        for root_id, answers in (
-            (row[2], row[12] and row[10] is None) for row in own if row[1] is not None
-        ):
+        for root_id, answers, created_at in _own_replies(own):
             root = roots.get(root_id)
             if root is not None and root_id not in extra:
                 root.reply_count += 1
                 root.answered = root.answered or answers
+                root.activity = max(root.activity, created_at)
         if extra:
             _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
     return sorted(roots.values(), key=_text_order)
+
+
+def _own_rows(membership, group_reading) -> list[tuple]:
+    return _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+
+
+def _own_replies(own: list[tuple]):
+    """(root id, is a live answer, written at) of each of the viewer's own replies."""
+    parent_at, root_at = ROW_FIELDS.index("parent_id"), ROW_FIELDS.index("root_id")
+    answer_at, deleted_at = ROW_FIELDS.index("is_answer"), ROW_FIELDS.index("deleted_at")
+    created_at = ROW_FIELDS.index("created_at")
+    for row in own:
+        if row[parent_at] is not None:
+            yield row[root_at], row[answer_at] and row[deleted_at] is None, row[created_at]
 
 
 def _named(membership, roots: list[Root], members: list) -> dict[int, object]:
@@ -393,12 +428,12 @@ def _summarise(roots, spans) -> Summary:
     return summary
 
 
-def _class_summary(group_reading, layer_class: str, article_key: str, spans) -> Summary:
+def _class_summary(group_reading, membership, article_key: str, spans) -> Summary:
     """The class's summary, cached like the class's layer (under the layer's version, and the
     article's revision that placed its blocks)."""
     key = (
         f"layer-summary:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}"
-        f":{layer_class}:{article_key}"
+        f":{layer_class(membership)}:{lock_key(peek_locks(membership))}:{article_key}"
     )
     cached = cache.get(key)
     if cached is not None:
@@ -407,7 +442,7 @@ def _class_summary(group_reading, layer_class: str, article_key: str, spans) -> 
             list(counts), threads, flagged, set(tags), [Root(*f) for f in orphans], dict(bare)
         )
     summary = _summarise(
-        sorted(_class_layer(group_reading, layer_class).values(), key=_text_order), spans
+        sorted(_class_layer(group_reading, membership).values(), key=_text_order), spans
     )
     cache.set(
         key,
@@ -448,7 +483,7 @@ def reading_layer(
         )
         summary.tags = {name for root in every for name in root.tag_names}
     else:
-        summary = _class_summary(group_reading, layer_class(membership), article_key, spans)
+        summary = _class_summary(group_reading, membership, article_key, spans)
         _add_own(summary, membership, group_reading, spans)
     summary.orphans.sort(key=_text_order)
     users = _named(membership, summary.orphans, members)
@@ -470,15 +505,14 @@ def reading_layer(
 
 
 def _add_own(summary: Summary, membership, group_reading, spans) -> None:
-    """The viewer's own private and hidden annotations, which no cache entry holds."""
-    own = _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+    """The viewer's own private, hidden and withheld annotations, which no cache entry holds."""
+    own = _own_rows(membership, group_reading)
     if not own:
         return
     extra: dict[int, Root] = {}
-    _assemble(membership.group_id, own, extra)
-    for row in own:
-        root_id = row[2]
-        if row[1] is not None and root_id not in extra:
+    _assemble(membership.group_id, group_reading.reading_id, own, extra)
+    for root_id, _, _ in _own_replies(own):
+        if root_id not in extra:
             summary.replied(root_id)
     if extra:
         _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from groups.models import GroupReading, Membership
+from groups.models import GroupReading, Membership, ReadingGroup
 
 TITLE_MAX_LENGTH = 200
 INSTRUCTIONS_MAX_LENGTH = 10_000
@@ -70,6 +70,22 @@ class Assignment(models.Model):
     def covers(self, start: int | None, end: int | None) -> bool:
         """Does a passage [start, end) lie (at least partly) in the range?"""
         return start is not None and end is not None and start < self.end and end > self.start
+
+
+def peek_until_changed(sender, instance, **_) -> None:
+    """After an assignment is saved or deleted: the group's latest "post before you peek"
+    due time, so that pages of a group with none open never look for locks."""
+    group_id = (
+        GroupReading.objects.filter(pk=instance.group_reading_id)
+        .values_list("group_id", flat=True)
+        .first()
+    )
+    if group_id is None:  # deleted with its group reading (or group)
+        return
+    latest = Assignment.objects.filter(
+        group_reading__group_id=group_id, post_before_peek=True
+    ).aggregate(latest=models.Max("due_at"))["latest"]
+    ReadingGroup.objects.filter(pk=group_id).update(peek_until=latest)
 
 
 class SectionRead(models.Model):

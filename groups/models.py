@@ -40,6 +40,10 @@ class ReadingGroup(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The latest due time of the group's assignments with "post before you peek" on, kept by
+    # assignments (its signals): while it is past or empty, nothing is withheld from anyone,
+    # and the permission table need not look (annotations.access.peek_locks).
+    peek_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReadingGroupQuerySet.as_manager()
 

@@ -68,7 +68,7 @@ def test_the_shared_entry_holds_nothing_private_or_hidden_from_members(
     group_reading = GroupReading.objects.get(group=group, reading=essay)
 
     entry = cache.get(
-        f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:member"
+        f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:member:-"
     )
 
     assert entry is not None, "the member class's layer was not cached"
