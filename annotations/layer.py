@@ -178,6 +178,7 @@ class Root:
     prompt_of_id: int | None = None
     reading_id: int | None = None
     activity: object = None  # when it or its last reply (that the class sees) was written
+    activity_by: int | None = None  # and by whom
     author_label: str = ""
     plussed: bool = False
 
@@ -225,6 +226,7 @@ def _cached_fields(root: Root) -> tuple:
         root.prompt_of_id,
         root.reading_id,
         root.activity,
+        root.activity_by,
     )
 
 
@@ -263,15 +265,26 @@ def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int
                 prompt_of_id=prompt_of_id,
                 reading_id=reading_id,
                 activity=created_at,
+                activity_by=author_id,
             )
         else:
-            replies.append((root_id, is_answer and deleted_at is None, created_at))
-    for root_id, answers, created_at in replies:
+            replies.append((root_id, is_answer and deleted_at is None, created_at, author_id))
+    for root_id, answers, created_at, author_id in replies:
         root = roots.get(root_id)
         if root is not None:
             root.reply_count += 1
             root.answered = root.answered or answers
-            root.activity = max(root.activity, created_at)
+            _active(root, created_at, author_id)
+
+
+def _active(root: Root, at, by: int | None) -> None:
+    if at > root.activity:
+        root.activity, root.activity_by = at, by
+
+
+def _is_new(root: Root, since, viewer_id: int) -> bool:
+    """Written to (by someone else) since the viewer's last visit."""
+    return since is not None and root.activity > since and root.activity_by != viewer_id
 
 
 def _tag_names(roots: dict[int, Root], query) -> None:
@@ -332,7 +345,7 @@ def layer_roots(membership, group_reading) -> list[Root]:
             if root is not None and root_id not in extra:
                 root.reply_count += 1
                 root.answered = root.answered or answers
-                root.activity = max(root.activity, created_at)
+                _active(root, created_at, membership.user_id)
         if extra:
             _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
     return sorted(roots.values(), key=_text_order)
@@ -537,6 +550,8 @@ LAYER_COLUMNS = (
     "tags",
     "plussed",
     "orphan",
+    "prompt",
+    "new",
 )
 
 
@@ -564,6 +579,7 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
     people: dict[tuple[str, str], int] = {}
     tags: dict[str, int] = {}
     rows = []
+    since = membership.previous_visit_at
     for root in roots:
         author = users.get(root.author_id)
         named = judge(Action.SEE_AUTHOR, root)
@@ -588,6 +604,8 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
                 [tags.setdefault(name, len(tags)) for name in root.tag_names],
                 root.pk in plussed,
                 root.anchoring == Annotation.Anchoring.ORPHAN,
+                root.prompt_of_id,
+                _is_new(root, since, membership.user_id),
             ]
         )
     return {

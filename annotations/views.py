@@ -7,16 +7,18 @@ posts the same forms with fetch. Every view asks annotations.access (or groups.a
 
 import hashlib
 import json
+from html import unescape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotations import services
@@ -467,6 +469,41 @@ def layer(request, group_slug, reading_slug):
         separators=(",", ":"),
     ).encode()
     return _revalidated(request, body)
+
+
+EXCERPTS_MAX = 60  # roots per request: the cards near the viewport
+EXCERPT_LENGTH = 240
+
+
+@login_required
+@require_safe
+def excerpts(request, group_slug, reading_slug):
+    """The opening words of some threads' roots, as plain text, for the margin's cards:
+    `?ids=1,2,3` (at most EXCERPTS_MAX). What the viewer may not see is left out."""
+    group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    raw = [part for part in request.GET.get("ids", "").split(",") if part]
+    if not raw or len(raw) > EXCERPTS_MAX or not all(part.isdigit() for part in raw):
+        return JsonResponse(
+            {"error": f"Give ?ids= as 1 to {EXCERPTS_MAX} annotation ids, comma-separated."},
+            status=400,
+        )
+    rows = (
+        visible_annotations(membership)
+        .filter(reading_id=group_reading.reading_id, parent__isnull=True, pk__in=map(int, raw))
+        .values_list("pk", "body_html", "deleted_at")
+    )
+    found = {
+        str(pk): "" if deleted_at else Truncator(_plain(html)).chars(EXCERPT_LENGTH)
+        for pk, html, deleted_at in rows
+    }
+    response = JsonResponse({"excerpts": found})
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _plain(html: str) -> str:
+    """Cleaned body HTML as one line of plain text."""
+    return " ".join(unescape(strip_tags(html)).split())
 
 
 @login_required

@@ -216,3 +216,39 @@ def test_the_reading_page_counts_nothing_withheld(group, essay, lee, world):
 
     assert margin_counts(page) == {block_of(essay, QUOTE).anchor: 1, anchor_out: 1}
     assert "2 threads" in page
+
+
+def test_the_cards_excerpts_withhold_too(group, essay, lee, member, world):
+    url = reverse("annotations:excerpts", args=[group.slug, essay.slug])
+    ids = ",".join(str(world[name].pk) for name in ("prompt", "note", "fran", "outside"))
+
+    lees = signed_in(lee).get(url, {"ids": ids}).json()["excerpts"]
+    marias = signed_in(member).get(url, {"ids": ids}).json()["excerpts"]
+
+    assert set(lees) == {str(world["prompt"].pk), str(world["outside"].pk)}
+    assert marias[str(world["note"].pk)] == "Maria's note in the range."
+    assert len(marias) == 4
+
+
+@pytest.mark.parametrize("ids", ["", "1,x", ",".join(["1"] * 61)])
+def test_the_excerpts_refuse_a_bad_list_clearly(group, essay, member, ids):
+    url = reverse("annotations:excerpts", args=[group.slug, essay.slug])
+    response = signed_in(member).get(url, {"ids": ids})
+    assert response.status_code == 400
+    assert "ids" in response.json()["error"]
+
+
+def test_the_layer_marks_prompts_and_whats_new_since_the_last_visit(
+    group, essay, member, lee, world
+):
+    membership = Membership.objects.get(group=group, user=lee)
+    membership.previous_visit_at = timezone.now() - timedelta(hours=3)
+    membership.save()
+    create(group, essay, lee, body="Lee's own, unlocking the range.")
+
+    rows = {row["id"]: row for row in layer_at(signed_in(lee), reading_url(group, essay))}
+
+    assert rows[world["prompt"].pk]["prompt"] == world["prompt"].prompt_of_id
+    assert rows[world["note"].pk]["prompt"] is None
+    assert rows[world["note"].pk]["new"] is True  # Maria wrote it since Lee's last visit
+    assert not any(row["new"] for row in rows.values() if row["mine"])
