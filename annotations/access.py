@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -164,6 +164,26 @@ def locked_q(locks) -> Q:
             root__end__gt=lock.start,
         )
     return found
+
+
+def withheld_counts(viewer: Membership, reading_id: int) -> dict[int, int]:
+    """How many of the others' annotations and replies each lock withholds from this viewer
+    ("5 notes from the group, visible once you post yours"), by assignment id: one query,
+    none without locks. Counts what the viewer would see once it lifts."""
+    locks = [lock for lock in peek_locks(viewer) if lock.reading_id == reading_id]
+    if not locks:
+        return {}
+    shared = Annotation.objects.filter(
+        group_id=viewer.group_id,
+        reading_id=reading_id,
+        visibility=Annotation.Visibility.GROUP,
+        hidden_at__isnull=True,
+        deleted_at__isnull=True,
+    ).exclude(author_id=viewer.user_id)
+    found = shared.aggregate(
+        **{f"a{lock.assignment_id}": Count("pk", filter=locked_q((lock,))) for lock in locks}
+    )
+    return {lock.assignment_id: found[f"a{lock.assignment_id}"] for lock in locks}
 
 
 def lock_key(locks) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotations import api, views
+from annotations import api, prompts, views
 
 app_name = "annotations"
 base = "groups/<slug:group_slug>/readings/<slug:reading_slug>/"
@@ -22,4 +22,9 @@ urlpatterns = [
     path(base + "notes/<int:annotation_id>/answer/", views.answer, name="answer"),
     path(base + "notes/<int:annotation_id>/flag/", views.flag, name="flag"),
     path(base + "notes/<int:annotation_id>/hide/", views.hide, name="hide"),
+    path(
+        "groups/<slug:group_slug>/assignments/<int:assignment_id>/prompts/new/",
+        prompts.prompt_create,
+        name="prompt_create",
+    ),
 ]

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
@@ -28,11 +29,14 @@ from annotations.access import (
     annotation_for_reader,
     permits,
     visible_annotations,
+    withheld_counts,
 )
 from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, layer_data, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
+from assignments.models import Assignment
+from assignments.times import due_label, due_relative, zone_named
 from commonplace.confirm import confirmation_page, is_confirmed
 from groups.access import (
     GroupAction,
@@ -409,48 +413,109 @@ def reading(request, group_slug, reading_slug):
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        "article": _with_margin(request, group, membership, reading, article, layer["summary"]),
+        "article": mark_safe(
+            article.html(_Fill(request, membership, group_reading, article, layer))
+        ),
         "quote_context": QUOTE_CONTEXT,
         **layer,
     }
     return render(request, "groups/reading.html", context)
 
 
-def _with_margin(request, group, membership, reading, article, summary) -> str:
-    """The article with each block's margin after it: its threads (a link keeping the page's
-    filters) and, if the person may annotate, the keyboard and no-JavaScript annotate page."""
-    query = request.GET.copy()
-    query.pop("block", None)
-    query["block"] = ""
-    threads = reverse("annotations:threads", args=[group.slug, reading.slug])
-    threads = f"{threads}?{query.urlencode()}"
-    annotate = ""
-    if group_permits(membership, GroupAction.ANNOTATE):
-        annotate = reverse("annotations:annotate", args=[group.slug, reading.slug, "-"])[:-2]
-    html = [article.parts[0]]
-    for span, count, after in zip(article.spans, summary.counts, article.parts[1:], strict=True):
-        html.append(_margin(span, count, threads, annotate))
-        html.append(after)
-    return mark_safe("".join(html))  # the article is rendered HTML; _margin escapes
+def _article(request, membership, group_reading, article, layer) -> str:
+    fill = _Fill(request, membership, group_reading, article, layer)
+    return mark_safe(article.html(fill))  # the article is rendered HTML; _Fill escapes
 
 
-def _margin(span, count: int, threads: str, annotate: str) -> str:
-    where = f"paragraph {span.number}" if span.number else "this caption"
-    anchor = escape(span.anchor)
-    html = [f'<div class="margin" data-block="{anchor}">']
-    if count:
-        label = f"{count} thread{pluralize(count)}"
-        html.append(
-            f'<a class="margin__count" href="{escape(threads)}{anchor}" data-threads="{anchor}"'
-            f' aria-label="{label} on {where}">{label}</a>'
+class _Fill:
+    """What the group reading page adds to the article (readings/article.py) in its slots:
+    after each block its margin (threads, annotate, the assigned range's band and label), in
+    the contents what is assigned and when it is due. Every value is escaped here."""
+
+    def __init__(self, request, membership, group_reading, article, layer):
+        group, reading = membership.group, group_reading.reading
+        query = request.GET.copy()
+        query.pop("block", None)
+        query["block"] = ""
+        self.threads = escape(
+            reverse("annotations:threads", args=[group.slug, reading.slug])
+            + "?"
+            + query.urlencode()
         )
-    if annotate:
-        html.append(
-            f'<a class="margin__annotate" href="{escape(annotate)}{anchor}/"'
-            f' data-annotate="{anchor}" aria-label="Annotate {where}">Annotate</a>'
-        )
-    html.append("</div>")
-    return "".join(html)
+        self.annotate = ""
+        if group_permits(membership, GroupAction.ANNOTATE):
+            self.annotate = escape(
+                reverse("annotations:annotate", args=[group.slug, reading.slug, "-"])[:-2]
+            )
+        counts = layer["summary"].counts
+        self.counts = dict(zip((s.anchor for s in article.spans), counts, strict=True))
+        self.spans = {span.anchor: span for span in article.spans}
+        self.assignments = list(Assignment.objects.filter(group_reading=group_reading))
+        self.waiting = withheld_counts(membership, reading.pk)
+        self.assignments_url = escape(reverse("assignments:list", args=[group.slug]))
+        now = timezone.now()
+        viewer_zone, group_zone = timezone.get_current_timezone(), zone_named(group.time_zone)
+        self.due = {
+            a.pk: due_label(a.due_at, viewer_zone=viewer_zone, group_zone=group_zone, now=now)
+            + " ("
+            + due_relative(a.due_at, zone=viewer_zone, now=now)
+            + ")"
+            for a in self.assignments
+        }
+        by_section: dict[str, list] = {}
+        for span in article.spans:
+            for a in self._covering(span):
+                if a not in by_section.setdefault(span.section, []):
+                    by_section[span.section].append(a)
+        self.by_section = by_section
+        self.first_blocks = {}
+        for a in self.assignments:
+            first = next((s for s in article.spans if s.end > a.start and s.start < a.end), None)
+            if first is not None:
+                self.first_blocks.setdefault(first.anchor, []).append(a)
+
+    def _covering(self, span) -> list:
+        return [a for a in self.assignments if a.start < span.end and a.end > span.start]
+
+    def __call__(self, kind: str, anchor: str) -> str:
+        if kind == "block":
+            return self.margin(self.spans[anchor])
+        if kind == "toc":
+            return "".join(
+                f' <span class="toc__assigned">{escape(a.title)} · due {escape(self.due[a.pk])}'
+                "</span>"
+                for a in self.by_section.get(anchor, ())
+            )
+        return ""
+
+    def margin(self, span) -> str:
+        where = f"paragraph {span.number}" if span.number else "this caption"
+        anchor = escape(span.anchor)
+        assigned = " margin--assigned" if self._covering(span) else ""
+        html = [f'<div class="margin{assigned}" data-block="{anchor}">']
+        for a in self.first_blocks.get(span.anchor, ()):
+            html.append(
+                f'<p class="margin__assignment"><a href="{self.assignments_url}#assignment-{a.pk}">'
+                f"{escape(a.title)}</a> · due {escape(self.due[a.pk])}</p>"
+            )
+            if waiting := self.waiting.get(a.pk):
+                html.append(
+                    f'<p class="margin__waiting">{waiting} note{pluralize(waiting)} from the '
+                    "group, visible once you post yours</p>"
+                )
+        if count := self.counts[span.anchor]:
+            label = f"{count} thread{pluralize(count)}"
+            html.append(
+                f'<a class="margin__count" href="{self.threads}{anchor}" data-threads="{anchor}"'
+                f' aria-label="{label} on {where}">{label}</a>'
+            )
+        if self.annotate:
+            html.append(
+                f'<a class="margin__annotate" href="{self.annotate}{anchor}/"'
+                f' data-annotate="{anchor}" aria-label="Annotate {where}">Annotate</a>'
+            )
+        html.append("</div>")
+        return "".join(html)
 
 
 @login_required

@@ -4,11 +4,16 @@ The essay is the same for every viewer of every group, and rendering its 60 bloc
 the template engine is the larger half of a reading page's work, so the HTML is rendered
 once and kept in the cache (shared by every app server) under the reading's `updated_at`,
 which every revision of its text moves on (an entry is never stale, only unused). A page
-that adds something beside each block (the group reading's margin) asks for `slots`: the
-HTML comes in parts, one more than the blocks, to be joined with what goes after each block.
+that adds something of its own (a group reading's margin beside each block, a section's
+"mark read", an assignment's due date in the contents) asks for `slots`: the HTML then comes
+in parts, with a slot between each two, named (kind, anchor): ("block", a block's anchor)
+after each block, ("section", its anchor) after each section's heading, ("toc", a section's
+anchor) after each entry of the contents (twice: the side and the inline contents).
 """
 
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -17,7 +22,7 @@ from django.template.loader import render_to_string
 from readings.layout import reading_layout
 from readings.models import Reading
 
-ARTICLE_CACHE_FORMAT = 1  # bump when the template or Span changes: old entries are then ignored
+ARTICLE_CACHE_FORMAT = 2  # bump when the template or Span changes: old entries are then ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +33,26 @@ class Span:
     number: int | None  # paragraph number; None for a caption
     start: int
     end: int
+    section: str  # its section's anchor
 
 
 @dataclass(frozen=True)
 class Article:
-    parts: tuple[str, ...]  # len(spans) + 1 with slots, else one
+    parts: tuple[str, ...]  # one more than the slots
+    slots: tuple[tuple[str, str], ...]  # (kind, anchor) of each slot, in order
     spans: tuple[Span, ...]
     paragraph_count: int
+
+    def html(self, fill: Callable[[str, str], str] | None = None) -> str:
+        """The article, each slot filled with `fill(kind, anchor)` (HTML the caller made
+        safe), or left empty."""
+        if fill is None:
+            return "".join(self.parts)
+        out = [self.parts[0]]
+        for (kind, anchor), after in zip(self.slots, self.parts[1:], strict=True):
+            out.append(fill(kind, anchor))
+            out.append(after)
+        return "".join(out)
 
 
 def reading_article(reading: Reading, *, slots: bool = False) -> Article:
@@ -46,22 +64,29 @@ def reading_article(reading: Reading, *, slots: bool = False) -> Article:
     if cached is None:
         cached = _render(reading, slots)
         cache.set(key, cached)
-    parts, spans, paragraph_count = cached
-    return Article(tuple(parts), tuple(Span(*s) for s in spans), paragraph_count)
+    parts, keys, spans, paragraph_count = cached
+    return Article(
+        tuple(parts), tuple(map(tuple, keys)), tuple(Span(*s) for s in spans), paragraph_count
+    )
 
 
 def _render(reading: Reading, slots: bool) -> tuple:
     layout = reading_layout(reading)
     # A marker no text can hold: made afresh for each render, never seen outside it.
-    marker = f"<!--slot-{secrets.token_hex(16)}-->" if slots else ""
-    html = render_to_string(
-        "readings/_reading.html", {"reading": reading, "slot": marker, **layout}
-    )
+    token = f"slot-{secrets.token_hex(16)}" if slots else ""
+    html = render_to_string("readings/_reading.html", {"reading": reading, "slot": token, **layout})
+    parts, keys = [html], []
+    if slots:
+        pieces = re.split(rf"<!--{token}:(\w+):([^>]*?)-->", html)
+        parts = pieces[0::3]
+        keys = list(zip(pieces[1::3], pieces[2::3], strict=True))
     blocks = [block for section in layout["sections"] for block in section.block_list]
-    parts = html.split(marker) if slots else [html]
-    if slots and len(parts) != len(blocks) + 1:
-        raise AssertionError("Every block of the article has one slot after it.")
     spans = [
-        (block.anchor, block.number, block.start, block.start + len(block.text)) for block in blocks
+        (b.anchor, b.number, b.start, b.start + len(b.text), _section_anchor(layout, b))
+        for b in blocks
     ]
-    return parts, spans, layout["paragraph_count"]
+    return parts, keys, spans, layout["paragraph_count"]
+
+
+def _section_anchor(layout: dict, block) -> str:
+    return next(s.anchor for s in layout["sections"] if s.id == block.section_id)

@@ -24,9 +24,7 @@ def library(request):
 def detail(request, slug):
     reading = reading_for_reader(request, slug)
     article = reading_article(reading)
-    return render(
-        request, "readings/detail.html", {"reading": reading, "article": article.parts[0]}
-    )
+    return render(request, "readings/detail.html", {"reading": reading, "article": article.html()})
 
 
 @require_safe

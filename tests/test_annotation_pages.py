@@ -51,8 +51,9 @@ def layer_ids(client, group, reading, query: str = "") -> set[int]:
 
 
 MARGIN_COUNT = re.compile(
-    r'<div class="margin" data-block="([^"]+)">\s*'
-    r'<a class="margin__count"[^>]*>(\d+) thread'
+    r'<div class="margin[^"]*" data-block="([^"]+)">(?:(?!</div>).)*?'
+    r'<a class="margin__count"[^>]*>(\d+) thread',
+    re.DOTALL,
 )
 
 
@@ -817,8 +818,8 @@ def test_a_signed_out_visitor_is_sent_to_log_in_for_everything(client, walled):
 # Cold (nothing cached; the cache is in memory in the tests, so its reads are no queries):
 # session, user, the group reading with its group, reading and the person's membership; the
 # article's sections and blocks; members; the class's rows and their tags (and, for a
-# facilitator, open flags); the person's own private and hidden rows
-READING_PAGE_QUERIES = {"member": 9, "facilitator": 10}
+# facilitator, open flags); the person's own private and hidden rows; the assignments
+READING_PAGE_QUERIES = {"member": 10, "facilitator": 11}
 LAYER_QUERIES = {"member": 6, "facilitator": 6}
 # session, user, group reading with membership, the annotation, the thread, tags, +1 counts,
 # the viewer's +1s, facilitator ids
