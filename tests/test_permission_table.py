@@ -10,20 +10,23 @@ the thing and requires the same answer from all of them:
 - the plain form behind each control (POST: done, or 403/404 and nothing changed);
 - the W3C API (GET, creator's name, PUT, DELETE, replying through the container).
 
-Adding a rule (post before you peek is next) is a change in access.py plus rows here.
+Adding a rule is a change in access.py plus rows here.
 """
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations import services
 from annotations.access import Action, permits
 from annotations.models import DELETED_LABEL, Annotation, Flag, PlusOne
-from groups.models import Membership
+from assignments.models import Assignment
+from groups.models import GroupReading, Membership
 from groups.services import group_archive
 from tests.annotating import create, layer_at, reply_to
 
@@ -105,6 +108,19 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.HIDE: (N, N, Y),
         Action.MARK_ANSWER: (N, N, N),
     },
+    # The author's comment in the range of an assignment with "post before you peek" on, not
+    # yet due, where `member` has not posted: withheld from them until they do.
+    "withheld": {
+        Action.SEE: (Y, N, Y),
+        Action.SEE_AUTHOR: (Y, N, Y),
+        Action.REPLY: (Y, N, Y),
+        Action.EDIT: (Y, N, N),
+        Action.DELETE: (Y, N, N),
+        Action.PLUS_ONE: (Y, N, Y),
+        Action.FLAG: (N, N, Y),
+        Action.HIDE: (N, N, Y),
+        Action.MARK_ANSWER: (N, N, N),
+    },
     # The author's reply to a question that `member` asked.
     "answer": {
         Action.SEE: (Y, Y, Y),
@@ -155,6 +171,8 @@ def make_item(state: str, group, essay, people) -> Annotation:
         question = create(group, essay, member, body="Why?", motivation="questioning")
         return reply_to(question, author, body="Because of this.")
     item = create(group, essay, author, body="A point worth making.")
+    if state == "withheld":
+        locked_range(group, essay, facilitator, item)
     if state == "hidden":
         services.annotation_hide(annotation=item, by=facilitator, note="Off topic")
     elif state == "deleted":
@@ -165,6 +183,20 @@ def make_item(state: str, group, essay, people) -> Annotation:
         group_archive(group=group)
         group.refresh_from_db()
     return item
+
+
+def locked_range(group, essay, facilitator, item) -> Assignment:
+    return Assignment.objects.create(
+        group_reading=GroupReading.objects.get(group=group, reading=essay),
+        title="Read before we meet",
+        first_block="-",
+        last_block="-",
+        start=item.start,
+        end=item.end,
+        due_at=timezone.now() + timedelta(days=3),
+        post_before_peek=True,
+        created_by=facilitator,
+    )
 
 
 def membership(group, user) -> Membership:
