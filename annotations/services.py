@@ -20,6 +20,7 @@ from accounts.models import User
 from annotations.anchoring import CONTEXT, Anchor, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
 from assignments.models import Assignment
+from assignments.services import assignments_recompute
 from commonplace import markdown
 from groups import services as group_services
 from groups.access import ensure_writable
@@ -537,6 +538,9 @@ def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> d
 
 
 def _reanchor(reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
+    """After a revision: the annotations onto the new text, and the assignments onto its
+    blocks (in the revision's transaction)."""
+    assignments_recompute(reading=reading)
     return annotations_reanchor(reading=reading, old_text=old_text, new_text=new_text)
 
 
