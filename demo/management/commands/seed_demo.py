@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
@@ -5,10 +6,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from annotations.models import Annotation
 from annotations.services import annotation_create, annotation_mark_answer
+from assignments.models import Assignment, SectionRead
+from assignments.services import assignment_create
 from groups.models import GroupReading, Membership, ReadingGroup
 from readings.models import Reading
 from readings.services import reading_import
@@ -46,6 +50,7 @@ class Command(BaseCommand):
             people = seed_people()
             groups = seed_groups(people, essay)
             seed_annotations(people, groups, essay)
+            seed_assignments(people, groups, essay)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: “{essay.title}” is in the library."))
         self.stdout.write("")
         self.stdout.write(
@@ -327,3 +332,107 @@ def seed_annotations(people, groups, essay) -> None:
             annotation_mark_answer(reply=made["q1a"], is_answer=True)
         if "n2a" in made:
             annotation_mark_answer(reply=made["n2a"], is_answer=True)
+
+
+# --- assignments ------------------------------------------------------------------------------
+#
+# Tuesday Reading Circle: "Week 2: Why the working class", the first two sections of the text
+# (its untitled introduction and "Why the working class"), due a week after the seed runs, with
+# two prompts by Fran; post before you peek off. Night Shift Readers: the first section (the
+# introduction), post before you peek ON, due a week out: Adé has posted a note there, Lee has
+# not, and a note by Noor, the facilitator, sits there too. Sam has marked the first section read.
+
+DEMO_PROMPTS = [
+    (
+        "The collective power of workers is the concrete reality",
+        "Why does the author start from the working class rather than from “ordinary people”? "
+        "Answer with an example from your own work.",
+    ),
+    (
+        "The premise of socialism is simple: full democracy.",
+        "What would “full democracy” change first in your workplace?",
+    ),
+]
+NIGHT_SHIFT_NOTES = [
+    (
+        "noor",
+        "The future of our generation of socialists is left largely undefined.",
+        "Before Sunday: what kind of world are *we* fighting for? One sentence each.",
+    ),
+    (
+        "ade",
+        "a world without poverty, oppression, environmental devastation, and war",
+        "On nights we talk about this more than about anything on the news.",
+    ),
+]
+
+
+def seed_assignments(people, groups, essay) -> None:
+    by_slug = {group.slug: group for group in groups}
+    sections = list(essay.sections.order_by("position"))
+    first_block = {s.pk: s.blocks.order_by("position").first() for s in sections[:2]}
+    last_block = {s.pk: s.blocks.order_by("-position").first() for s in sections[:2]}
+    due = timezone.now() + timedelta(days=7)
+    text = essay.canonical_text()
+
+    tuesday = by_slug["tuesday-reading-circle"]
+    week2 = Assignment.objects.filter(
+        group_reading__group=tuesday, title="Week 2: Why the working class"
+    ).first()
+    if week2 is None:
+        week2 = assignment_create(
+            group=tuesday,
+            reading=essay,
+            created_by=people["fran"],
+            title="Week 2: Why the working class",
+            first_block=first_block[sections[0].pk].anchor,
+            last_block=last_block[sections[1].pk].anchor,
+            due_at=due,
+            instructions="Read both sections before Tuesday. Answer the two prompts in the "
+            "margin, and bring **one example** from your own work.",
+        )
+        for quote, question in DEMO_PROMPTS:
+            start = text.index(quote)
+            annotation_create(
+                group=tuesday,
+                reading=essay,
+                author=people["fran"],
+                motivation="questioning",
+                body=question,
+                start=start,
+                end=start + len(quote),
+                exact=quote,
+                text=text,
+                prompt_of=week2,
+            )
+
+    night = by_slug["night-shift-readers"]
+    if not Assignment.objects.filter(group_reading__group=night).exists():
+        for author, quote, body in NIGHT_SHIFT_NOTES:
+            start = text.index(quote)
+            annotation_create(
+                group=night,
+                reading=essay,
+                author=people[author],
+                motivation="commenting",
+                body=body,
+                start=start,
+                end=start + len(quote),
+                exact=quote,
+                text=text,
+            )
+        assignment_create(
+            group=night,
+            reading=essay,
+            created_by=people["noor"],
+            title="Before Sunday: the introduction",
+            first_block=first_block[sections[0].pk].anchor,
+            last_block=last_block[sections[0].pk].anchor,
+            due_at=due,
+            instructions="Post your own note on the introduction first: the others' notes "
+            "open once you have.",
+            post_before_peek=True,
+        )
+
+    sam = Membership.objects.get(group=tuesday, user=people["sam"])
+    SectionRead.objects.get_or_create(membership=sam, reading=essay, section=sections[0].anchor)
