@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readings/", include("readings.urls")),
     path("", include("groups.urls")),
+    path("", include("assignments.urls")),
     path("", include("annotations.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

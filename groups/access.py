@@ -19,6 +19,7 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | manage_invitations  | a facilitator (see links and invitations, revoke, withdraw)           |
 | invite              | a facilitator, the group is active (new links, email invitations)      |
 | open_flag_list      | a facilitator                                                          |
+| manage_assignments  | a facilitator, the group is active (assignments and their prompts)     |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -55,6 +56,7 @@ class GroupAction(StrEnum):
     MANAGE_INVITATIONS = "manage_invitations"
     INVITE = "invite"
     OPEN_FLAG_LIST = "open_flag_list"
+    MANAGE_ASSIGNMENTS = "manage_assignments"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.MANAGE_INVITATIONS: [[is_facilitator]],
     GroupAction.INVITE: [[is_facilitator, group_active]],
     GroupAction.OPEN_FLAG_LIST: [[is_facilitator]],
+    GroupAction.MANAGE_ASSIGNMENTS: [[is_facilitator, group_active]],
 }
 
 

@@ -4,8 +4,11 @@ Each cell is checked in the table and at the door that does the action: allowed 
 through (200 or a redirect), refused is a 403 and nothing changes.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from groups.access import GroupAction, group_permits
 from groups.models import GroupReading, Membership
@@ -29,6 +32,7 @@ EXPECTED = {
     GroupAction.MANAGE_INVITATIONS: ((N, Y), (N, Y)),
     GroupAction.INVITE: ((N, Y), (N, N)),
     GroupAction.OPEN_FLAG_LIST: ((N, Y), (N, Y)),
+    GroupAction.MANAGE_ASSIGNMENTS: ((N, Y), (N, N)),
 }
 CELLS = [
     (action, role, archived)
@@ -109,6 +113,18 @@ def door(action, group, minutes, member):
             "get",
             reverse("annotations:threads", args=[slug, minutes.reading.slug]) + "?flagged=1",
             None,
+        ),
+        GroupAction.MANAGE_ASSIGNMENTS: (
+            "post",
+            reverse("assignments:create", args=[slug]),
+            {
+                "reading": minutes.reading.slug,
+                "title": "Week 1",
+                "first_block": minutes.reading.blocks.first().anchor,
+                "last_block": minutes.reading.blocks.first().anchor,
+                "due_date": f"{timezone.now() + timedelta(days=7):%Y-%m-%d}",
+                "due_time": "19:00",
+            },
         ),
     }[action]
 

@@ -121,6 +121,25 @@ def make_annotation(world) -> int:
     return annotation.pk
 
 
+def make_assignment(world) -> int:
+    """The facilitator's assignment of the group's own reading (its title is the group's)."""
+    from assignments.services import assignment_create
+
+    block = world.reading.blocks.first()
+    title = "Week 1: what the circle reads"
+    world.secrets.append(title)
+    assignment = assignment_create(
+        group=world.group,
+        reading=world.reading,
+        created_by=world.facilitator,
+        title=title,
+        first_block=block.anchor,
+        last_block=block.anchor,
+        due_at=timezone.now() + timedelta(days=7),
+    )
+    return assignment.pk
+
+
 def make_api_token(world) -> int:
     """The facilitator's personal API token: it opens the group's data to a program."""
     from accounts.tokens import api_token_create
@@ -146,6 +165,7 @@ def group_object_makers():
         "annotation_id": make_annotation,
         "block_anchor": lambda world: world.reading.blocks.first().anchor,
         "token_id": make_api_token,
+        "assignment_id": make_assignment,
     }
 
 
@@ -360,7 +380,7 @@ def snapshot() -> dict:
         "mail": len(mail.outbox),
     }
     # and every row of every table of the project's own apps (annotations included)
-    for label in ("accounts", "readings", "groups", "annotations"):
+    for label in ("accounts", "readings", "groups", "assignments", "annotations"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = model.objects.count()
     return state
