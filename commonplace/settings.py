@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "groups",
     "assignments",
     "annotations",
+    "progress",
     "demo",
 ]
 

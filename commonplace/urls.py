@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("groups.urls")),
     path("", include("assignments.urls")),
     path("", include("annotations.urls")),
+    path("", include("progress.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,11 +1,14 @@
 from django.db import DatabaseError, connection
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from assignments.models import Assignment
 from groups.models import EmailInvitation, Membership
+from progress.week import current, this_week
 from readings.models import Reading
 
 
@@ -13,10 +16,19 @@ from readings.models import Reading
 def home(request):
     if not request.user.is_authenticated:
         return render(request, "home.html")
+    now = timezone.now()
     memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("group")
-        .annotate(member_count=Count("group__memberships"))
+        .annotate(
+            member_count=Count("group__memberships"),
+            # This week asks no more unless something is assigned in one of the groups.
+            has_current=Exists(
+                Assignment.objects.filter(
+                    current(now), group_reading__group_id=OuterRef("group_id")
+                )
+            ),
+        )
         .order_by("group__archived_at", "group__name")
     )
     # Only addresses the person has proved are theirs may show them someone's invitation.
@@ -30,7 +42,13 @@ def home(request):
         .select_related("group", "invited_by")
     )
     readings = Reading.objects.public().order_by("title")[:6]
-    context = {"memberships": memberships, "invitations": invitations, "readings": readings}
+    week = this_week([m for m in memberships if m.has_current], now=now)
+    context = {
+        "memberships": memberships,
+        "invitations": invitations,
+        "readings": readings,
+        "week": week,
+    }
     return render(request, "home.html", context)
 
 

@@ -20,6 +20,8 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | invite              | a facilitator, the group is active (new links, email invitations)      |
 | open_flag_list      | a facilitator                                                          |
 | manage_assignments  | a facilitator, the group is active (assignments and their prompts)     |
+| mark_read           | a member (their own progress: also when archived)                      |
+| view_participation  | a facilitator (who took part, and where the discussion gathered)       |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -57,6 +59,8 @@ class GroupAction(StrEnum):
     INVITE = "invite"
     OPEN_FLAG_LIST = "open_flag_list"
     MANAGE_ASSIGNMENTS = "manage_assignments"
+    MARK_READ = "mark_read"
+    VIEW_PARTICIPATION = "view_participation"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.INVITE: [[is_facilitator, group_active]],
     GroupAction.OPEN_FLAG_LIST: [[is_facilitator]],
     GroupAction.MANAGE_ASSIGNMENTS: [[is_facilitator, group_active]],
+    GroupAction.MARK_READ: [[is_member]],
+    GroupAction.VIEW_PARTICIPATION: [[is_facilitator]],
 }
 
 

@@ -2,11 +2,12 @@
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -213,6 +214,44 @@ def _join(group: ReadingGroup, user: User, *, via: InviteLink | None = None):
     except IntegrityError:
         return Membership.objects.get(group=group, user=user), False
     return membership, True
+
+
+# --- visits ---------------------------------------------------------------------------------
+#
+# A visit is a run of activity in the group. `last_seen_at` is when the member was last seen
+# there; when they come back after VISIT_GAP or more unseen, a new visit starts and the end of
+# the one before becomes `previous_visit_at` ("since your last visit" counts from it, and it
+# stays put for the whole of the present visit).
+
+VISIT_GAP = timedelta(hours=2)
+SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+
+
+def membership_seen(*, membership: Membership, now=None) -> None:
+    """The member was seen in the group now. At most one UPDATE a minute and no read: the
+    conditions are in the UPDATE itself, so two requests at once cannot both start a visit
+    (the second finds last_seen_at already fresh and writes nothing). Keeps `membership`'s
+    own fields in step with what it wrote."""
+    now = now or timezone.now()
+    last = membership.last_seen_at
+    if last is not None and now - last < SEEN_EVERY:
+        return  # seen a moment ago (as the row read with the membership says): no query
+    new_visit = Q(last_seen_at__lte=now - VISIT_GAP)
+    written = (
+        Membership.objects.filter(pk=membership.pk)
+        .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=now - SEEN_EVERY))
+        .update(
+            # Both right-hand sides read the row as it was before this UPDATE.
+            previous_visit_at=Case(
+                When(new_visit, then=F("last_seen_at")), default=F("previous_visit_at")
+            ),
+            last_seen_at=now,
+        )
+    )
+    if written:
+        if last is not None and last <= now - VISIT_GAP:
+            membership.previous_visit_at = last
+        membership.last_seen_at = now
 
 
 # --- invitation links ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from groups.access import (
 )
 from groups.forms import EmailInviteForm, GroupForm, InviteLinkForm, ReadingImportForm
 from groups.models import EmailInvitation, InviteLink, Membership
+from groups.panels import group_panels
 from readings.importer import ReadingImportError
 from readings.models import Reading
 
@@ -42,6 +43,7 @@ def create(request):
 @require_safe
 def detail(request, group_slug):
     group, membership = group_for_member(request, group_slug)
+    services.membership_seen(membership=membership)
     memberships = list(
         group.memberships.select_related("user").order_by(
             "role", "user__display_name", "user__username"
@@ -58,6 +60,7 @@ def detail(request, group_slug):
         "member_count": len(memberships),
         "group_readings": group_readings,
     }
+    context["panels"] = group_panels(request, context)  # what apps above groups add here
     return render(request, "groups/detail.html", context)
 
 

@@ -33,6 +33,8 @@ EXPECTED = {
     GroupAction.INVITE: ((N, Y), (N, N)),
     GroupAction.OPEN_FLAG_LIST: ((N, Y), (N, Y)),
     GroupAction.MANAGE_ASSIGNMENTS: ((N, Y), (N, N)),
+    GroupAction.MARK_READ: ((Y, Y), (Y, Y)),
+    GroupAction.VIEW_PARTICIPATION: ((N, Y), (N, Y)),
 }
 CELLS = [
     (action, role, archived)
@@ -125,6 +127,19 @@ def door(action, group, minutes, member):
                 "due_date": f"{timezone.now() + timedelta(days=7):%Y-%m-%d}",
                 "due_time": "19:00",
             },
+        ),
+        GroupAction.MARK_READ: (
+            "post",
+            reverse(
+                "progress:section_read",
+                args=[slug, minutes.reading.slug, minutes.reading.sections.first().anchor],
+            ),
+            {"read": "1"},
+        ),
+        GroupAction.VIEW_PARTICIPATION: (
+            "get",
+            reverse("progress:participation", args=[slug, minutes.reading.slug]),
+            None,
         ),
     }[action]
 

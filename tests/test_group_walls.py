@@ -166,6 +166,7 @@ def group_object_makers():
         "block_anchor": lambda world: world.reading.blocks.first().anchor,
         "token_id": make_api_token,
         "assignment_id": make_assignment,
+        "section_anchor": lambda world: world.reading.sections.first().anchor,
     }
 
 
