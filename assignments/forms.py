@@ -105,7 +105,8 @@ class AssignmentForm(forms.Form):
             }
         elif assignment is None:
             soon = timezone.now().astimezone(self.zone) + DEFAULT_DUE_IN
-            kw.setdefault("initial", {"due_date": soon.date(), "due_time": DEFAULT_DUE_TIME})
+            defaults = {"due_date": soon.date(), "due_time": DEFAULT_DUE_TIME}
+            kw["initial"] = {**defaults, **(kw.get("initial") or {})}
         super().__init__(*args, **kw)
         starts, ends = range_choices(layout)
         self.fields["first_block"].choices = starts

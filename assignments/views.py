@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from assignments import services
 from assignments.access import assignment_for
-from assignments.contents import Layouts, paragraph_choices, range_name
+from assignments.contents import Layouts, blocks_of, paragraph_choices, range_name
 from assignments.forms import AssignmentForm, ReadingChoiceForm
 from assignments.models import Assignment
 from commonplace.confirm import confirmation_page, is_confirmed
@@ -70,6 +70,14 @@ def assignment_list(request, group_slug):
     return render(request, "assignments/list.html", context)
 
 
+def _next_start(group_reading, layout) -> str:
+    """Where a new assignment of this reading most likely starts: after the last one."""
+    last = group_reading.assignments.order_by("-end").values_list("end", flat=True).first()
+    if last is None:
+        return ""
+    return next((b.anchor for b in blocks_of(layout) if b.start >= last), "")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def assignment_create(request, group_slug):
@@ -82,7 +90,13 @@ def assignment_create(request, group_slug):
     wanted = source.get("reading")
     group_reading = next((gr for gr in group_readings if gr.reading.slug == wanted), None)
     chosen = group_reading or group_readings[0]
-    form = AssignmentForm(request.POST or None, layout=Layouts()(chosen.reading), group=group)
+    layout = Layouts()(chosen.reading)
+    form = AssignmentForm(
+        request.POST or None,
+        layout=layout,
+        group=group,
+        initial={"first_block": _next_start(chosen, layout)},
+    )
     if request.method == "POST" and group_reading is None:
         form.is_valid()
         form.add_error(None, "Choose one of the group's readings.")

@@ -5,6 +5,7 @@ test_browser_assignments.py. "Now" is passed in where a test depends on it.
 """
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -631,6 +632,16 @@ def test_the_create_page_offers_each_of_the_groups_readings(
     assert "One came." in text_of(chosen) and "One came." not in text_of(default)
     assert response.status_code == 302
     assert Assignment.objects.get().group_reading.reading == minutes
+
+
+def test_a_new_assignment_starts_where_the_last_one_ended(client, group, essay, facilitator):
+    make(group, essay, facilitator, first=0, last=4)
+    client.force_login(facilitator)
+
+    page = client.get(create_url(group)).content.decode()
+
+    chosen = re.search(r'<select name="first_block".*?</select>', page, re.S).group(0)
+    assert re.search(rf'value="{blocks(essay)[5].anchor}" selected', chosen)
 
 
 def test_a_group_with_no_readings_is_told_to_add_one(client, facilitator):
