@@ -48,8 +48,3 @@ def due_relative(context, instant):
     if instant is None:
         return ""
     return times.due_relative(instant, zone=timezone.get_current_timezone(), now=_now(context))
-
-
-@register.simple_tag(takes_context=True)
-def is_overdue(context, instant) -> bool:
-    return instant is not None and instant <= _now(context)
