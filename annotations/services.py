@@ -540,7 +540,7 @@ def annotations_reanchor(*, reading: Reading, old_text: str, new_text: str) -> d
 def _reanchor(reading: Reading, old_text: str, new_text: str) -> dict[str, int]:
     """After a revision: the annotations onto the new text, and the assignments onto its
     blocks (in the revision's transaction)."""
-    assignments_recompute(reading=reading)
+    assignments_recompute(reading=reading, old_text=old_text)
     return annotations_reanchor(reading=reading, old_text=old_text, new_text=new_text)
 
 
