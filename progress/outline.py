@@ -71,9 +71,9 @@ class Outline:
         if not numbers:
             paragraphs = ""
         elif numbers[0] == numbers[-1]:
-            paragraphs = f" (¶ {numbers[0]})"
+            paragraphs = f"\u00a0(¶\u00a0{numbers[0]})"
         else:
-            paragraphs = f" (¶ {numbers[0]}–{numbers[-1]})"
+            paragraphs = f"\u00a0(¶\u00a0{numbers[0]}–\u2060{numbers[-1]})"
         whole = start.first_in_section and end.last_in_section
         if whole and start.section == end.section:
             return f"§ {start.section.label}{paragraphs}"

@@ -12,7 +12,8 @@ permission table (private notes, hiding, "post before you peek") holds here as e
 `this_week(memberships)` serves one group's home and the site's home (all the person's
 groups) alike: one query when nothing is assigned, five when something is, however many
 groups, assignments, sections and notes there are (plus what the permission table itself
-asks once per membership).
+asks: once per membership whose group has "post before you peek" running, and the count of
+the notes waiting, once per reading where it holds).
 """
 
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.access import peek_locks, visible_annotations
+from annotations.access import peek_locks, visible_annotations, withheld_counts
 from annotations.models import Annotation
 from assignments.models import Assignment, SectionRead
 from groups.models import Membership
@@ -51,6 +52,7 @@ class WeekItem:
     group_notes: int  # the others' the member may see there
     prompts: list[Prompt]  # the prompts of the assignment they have not answered
     locked: bool  # "post before you peek" still hides the others' notes from them
+    waiting: int  # how many notes it hides (annotations.access.withheld_counts)
     overdue: bool
 
     @property
@@ -129,6 +131,7 @@ def this_week(memberships, *, now: datetime | None = None) -> list[WeekItem]:
     ):
         prompts.setdefault(assignment_id, []).append((pk, excerpt(body_html)))
 
+    waiting: dict[tuple[int, int], dict[int, int]] = {}  # asked only where a lock holds
     items = []
     for a in assignments:
         membership = by_group[a.group_reading.group_id]
@@ -136,6 +139,8 @@ def this_week(memberships, *, now: datetime | None = None) -> list[WeekItem]:
         shape = shapes.get(reading.pk, Outline([]))
         sections = shape.sections_between(a.first_block, a.last_block)
         locked_ids = {lock.assignment_id for lock in peek_locks(membership)}
+        if a.pk in locked_ids and (membership.pk, reading.pk) not in waiting:
+            waiting[membership.pk, reading.pk] = withheld_counts(membership, reading.pk)
         page = reverse("annotations:reading", args=[group.slug, reading.slug])
         items.append(
             WeekItem(
@@ -151,6 +156,7 @@ def this_week(memberships, *, now: datetime | None = None) -> list[WeekItem]:
                     for pk, text in prompts.get(a.pk, [])
                 ],
                 locked=a.pk in locked_ids,
+                waiting=waiting.get((membership.pk, reading.pk), {}).get(a.pk, 0),
                 overdue=a.due_at <= now,
             )
         )
