@@ -1,9 +1,12 @@
-"""What progress adds to a group's home page (registered in apps.py through groups.panels)."""
+"""What progress adds to the pages of apps below it, through groups.panels (registered in
+apps.py): the group home's panel, and the group reading page's extras."""
 
 from django.urls import reverse
 
+from assignments.models import SectionRead
 from groups.access import GroupAction, group_permits
-from progress.since import new_count
+from progress.participation import heat
+from progress.since import new_count, new_since, new_threads
 from progress.week import this_week
 
 STYLESHEET = "css/progress.css"
@@ -26,3 +29,31 @@ def group_home_panel(request, page: dict) -> tuple[str, dict]:
         "next": reverse("groups:detail", args=[group.slug]),
     }
     return "progress/_group_panel.html", context
+
+
+def reading_page_extras(*, membership, group_reading, assignment=None, **_) -> dict:
+    """For the group reading page (annotations.views.reading asks groups.panels.reading_extras,
+    after groups.services.membership_seen):
+
+    - `progress_stylesheet`: the static path of progress.css (the section button's read state);
+    - `sections_read`: the anchors of the sections this member marked read (one query);
+    - `new_since`: after when others' activity is new to them, or None when nothing on this
+      reading is (one query);
+    - `new_threads`: {root id: the time of the newest new thing in it} (one query, only when
+      something is new);
+    - `heat`: {block anchor: (threads, replies)} over all time, or in `assignment`'s range, for
+      those who may view participation (one query and the cached article), else {}.
+    """
+    since = new_since(membership, group_reading)
+    may_see_heat = group_permits(membership, GroupAction.VIEW_PARTICIPATION)
+    return {
+        "progress_stylesheet": STYLESHEET,
+        "sections_read": set(
+            SectionRead.objects.filter(
+                membership=membership, reading_id=group_reading.reading_id
+            ).values_list("section", flat=True)
+        ),
+        "new_since": since,
+        "new_threads": new_threads(membership, group_reading) if since else {},
+        "heat": heat(membership, group_reading, assignment) if may_see_heat else {},
+    }

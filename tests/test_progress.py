@@ -511,3 +511,56 @@ def test_the_since_page_is_404_for_a_non_member(request, client, group, other_gr
     client.force_login(request.getfixturevalue(persona))
 
     assert client.get(reverse("progress:since", args=[group.slug])).status_code == 404
+
+
+# --- what the group reading page gets -----------------------------------------------------------
+
+
+def test_the_reading_page_gets_what_is_new_read_and_hot_through_the_groups_registry(
+    group, essay, member, facilitator, returning, django_assert_num_queries
+):
+    from groups.panels import reading_extras
+    from readings.article import reading_article
+
+    gr = GroupReading.objects.select_related("reading", "group").get(group=group, reading=essay)
+    anchor = sections_of(essay)[1].anchor
+    SectionRead.objects.create(membership=returning, reading=essay, section=anchor)
+    thread = create(group, essay, facilitator, body="New to Maria")
+    reading_article(essay)  # the page has rendered it
+
+    with django_assert_num_queries(3):  # sections read, new since, new threads
+        extras = reading_extras(membership=returning, group_reading=gr)
+
+    assert extras["sections_read"] == {anchor}
+    assert extras["new_since"] == returning.previous_visit_at
+    assert extras["new_threads"] == {thread.pk: thread.created_at}
+    assert extras["heat"] == {}  # a member sees no heat
+    assert extras["progress_stylesheet"] == "css/progress.css"
+    fran = membership(group, facilitator)
+    assert (
+        sum(t for t, _ in reading_extras(membership=fran, group_reading=gr)["heat"].values()) == 1
+    )
+
+
+def test_since_shows_new_replies_under_a_hidden_or_deleted_opening_note(
+    client, group, essay, member, facilitator, make_user, returning
+):
+    classmate = make_user("cleo")
+    Membership.objects.create(group=group, user=classmate)
+    hidden = create(group, essay, classmate, body="Hidden opening")
+    under_hidden = reply_to(hidden, facilitator, "Still visible reply")
+    annotation_services.annotation_hide(annotation=hidden, by=facilitator, note="Off topic")
+    gone = create(group, essay, classmate, SECOND_QUOTE, body="Deleted opening")
+    under_gone = reply_to(gone, facilitator, "Reply that holds the thread")
+    annotation_services.annotation_delete(annotation=gone)
+
+    page = since(returning)
+    client.force_login(member)
+    html = client.get(reverse("progress:since", args=[group.slug])).content.decode()
+
+    by_reply = {t.replies[0].annotation.pk: t for t in page.threads}
+    assert by_reply[under_hidden.pk].root is None
+    assert by_reply[under_hidden.pk].passage_url.endswith(f"#a-{under_hidden.pk}")
+    assert by_reply[under_gone.pk].root_author == "[deleted]"
+    assert "Hidden opening" not in html and "Deleted opening" not in html
+    assert "Still visible reply" in html and "Reply that holds the thread" in html
