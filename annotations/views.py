@@ -47,6 +47,8 @@ from groups.access import (
 )
 from groups.forms import ReadingImportForm
 from groups.models import GroupReading, Membership
+from groups.panels import reading_extras
+from groups.services import membership_seen
 from readings.article import reading_article
 from readings.importer import ReadingImportError
 from readings.layout import reading_layout
@@ -398,8 +400,13 @@ def reading(request, group_slug, reading_slug):
     """The reading with the group's layer over it: margin counts, orphans and filters in the
     HTML (for reading without JavaScript); the highlights come from `layer` as JSON."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
+    membership_seen(membership=membership)
     reading = group_reading.reading
     article = reading_article(reading, slots=True)
+    # Sections read and, for facilitators, the heat map (from apps above this one).
+    extras = reading_extras(
+        membership=membership, group_reading=group_reading, request=request, new=False
+    )
     layer = reading_layer(
         group=group,
         membership=membership,
@@ -413,26 +420,28 @@ def reading(request, group_slug, reading_slug):
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        "article": mark_safe(
-            article.html(_Fill(request, membership, group_reading, article, layer))
-        ),
+        "article": _article(request, membership, group_reading, article, layer, extras),
+        "progress_stylesheet": extras.get("progress_stylesheet"),
         "quote_context": QUOTE_CONTEXT,
         **layer,
     }
     return render(request, "groups/reading.html", context)
 
 
-def _article(request, membership, group_reading, article, layer) -> str:
-    fill = _Fill(request, membership, group_reading, article, layer)
+def _article(request, membership, group_reading, article, layer, extras) -> str:
+    fill = _Fill(request, membership, group_reading, article, layer, extras)
     return mark_safe(article.html(fill))  # the article is rendered HTML; _Fill escapes
 
 
 class _Fill:
     """What the group reading page adds to the article (readings/article.py) in its slots:
-    after each block its margin (threads, annotate, the assigned range's band and label), in
-    the contents what is assigned and when it is due. Every value is escaped here."""
+    after each block its margin (threads, annotate, the assigned range's band and label, and for
+    a facilitator the heat of the discussion), after each section's heading its "mark read",
+    in the contents what is assigned and when it is due. Every value is escaped here."""
 
-    def __init__(self, request, membership, group_reading, article, layer):
+    HEAT_LEVELS = 5
+
+    def __init__(self, request, membership, group_reading, article, layer, extras):
         group, reading = membership.group, group_reading.reading
         query = request.GET.copy()
         query.pop("block", None)
@@ -468,6 +477,10 @@ class _Fill:
                 if a not in by_section.setdefault(span.section, []):
                     by_section[span.section].append(a)
         self.by_section = by_section
+        self.headings = article.headings
+        self.section_button = extras.get("section_button")
+        self.heat = extras.get("heat") or {}
+        self.hottest = max((t + r for t, r in self.heat.values()), default=0)
         self.first_blocks = {}
         for a in self.assignments:
             first = next((s for s in article.spans if s.end > a.start and s.start < a.end), None)
@@ -486,13 +499,27 @@ class _Fill:
                 "</span>"
                 for a in self.by_section.get(anchor, ())
             )
+        if kind == "section" and self.section_button is not None:
+            label = self.headings.get(anchor) or "Introduction"
+            return self.section_button(anchor, label)
         return ""
 
     def margin(self, span) -> str:
         where = f"paragraph {span.number}" if span.number else "this caption"
         anchor = escape(span.anchor)
-        assigned = " margin--assigned" if self._covering(span) else ""
-        html = [f'<div class="margin{assigned}" data-block="{anchor}">']
+        classes = "margin"
+        if self._covering(span):
+            classes += " margin--assigned"
+        threads, replies = self.heat.get(span.anchor, (0, 0))
+        heat = ""
+        if self.hottest and threads + replies:
+            level = -(-(threads + replies) * self.HEAT_LEVELS // self.hottest)  # 1..5
+            classes += f" margin--heat margin--heat-{level}"
+            heat = (
+                f'<span class="margin__heat">{threads} thread{pluralize(threads)} · {replies} '
+                f"repl{pluralize(replies, 'y,ies')}</span>"
+            )
+        html = [f'<div class="{classes}" data-block="{anchor}">', heat]
         for a in self.first_blocks.get(span.anchor, ()):
             html.append(
                 f'<p class="margin__assignment"><a href="{self.assignments_url}#assignment-{a.pk}">'

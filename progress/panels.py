@@ -1,6 +1,7 @@
 """What progress adds to the pages of apps below it, through groups.panels (registered in
 apps.py): the group home's panel, and the group reading page's extras."""
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from assignments.models import SectionRead
@@ -31,29 +32,49 @@ def group_home_panel(request, page: dict) -> tuple[str, dict]:
     return "progress/_group_panel.html", context
 
 
-def reading_page_extras(*, membership, group_reading, assignment=None, **_) -> dict:
+def reading_page_extras(
+    *, membership, group_reading, request=None, assignment=None, new=True, **_
+) -> dict:
     """For the group reading page (annotations.views.reading asks groups.panels.reading_extras,
     after groups.services.membership_seen):
 
     - `progress_stylesheet`: the static path of progress.css (the section button's read state);
     - `sections_read`: the anchors of the sections this member marked read (one query);
-    - `new_since`: after when others' activity is new to them, or None when nothing on this
-      reading is (one query);
-    - `new_threads`: {root id: the time of the newest new thing in it} (one query, only when
-      something is new);
+    - `section_button(anchor, label)`: the section's "Mark read" / "Read ✓ — unmark" form as
+      HTML (needs `request`: its CSRF token and the way back);
+    - with `new` (the default): `new_since`, after when others' activity is new to them, or
+      None when nothing on this reading is (one query), and `new_threads`: {root id: the time
+      of the newest new thing in it} (one query, only when something is new);
     - `heat`: {block anchor: (threads, replies)} over all time, or in `assignment`'s range, for
       those who may view participation (one query and the cached article), else {}.
     """
-    since = new_since(membership, group_reading)
+    read = set(
+        SectionRead.objects.filter(
+            membership=membership, reading_id=group_reading.reading_id
+        ).values_list("section", flat=True)
+    )
     may_see_heat = group_permits(membership, GroupAction.VIEW_PARTICIPATION)
-    return {
+    found = {
         "progress_stylesheet": STYLESHEET,
-        "sections_read": set(
-            SectionRead.objects.filter(
-                membership=membership, reading_id=group_reading.reading_id
-            ).values_list("section", flat=True)
-        ),
-        "new_since": since,
-        "new_threads": new_threads(membership, group_reading) if since else {},
+        "sections_read": read,
         "heat": heat(membership, group_reading, assignment) if may_see_heat else {},
     }
+    if request is not None:
+        group, reading = membership.group, group_reading.reading
+
+        def section_button(anchor: str, label: str) -> str:
+            context = {
+                "group": group,
+                "reading": reading,
+                "section_anchor": anchor,
+                "is_read": anchor in read,
+                "section_label": label,
+            }
+            return render_to_string("progress/_section_read_button.html", context, request)
+
+        found["section_button"] = section_button
+    if new:
+        since = new_since(membership, group_reading)
+        found["new_since"] = since
+        found["new_threads"] = new_threads(membership, group_reading) if since else {}
+    return found

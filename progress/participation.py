@@ -290,7 +290,7 @@ def heat(
     assignment's range, for the shaded margin of a facilitator's reading page. Blocks with
     neither are left out. One query, and the reading's article from the cache (the page has
     just rendered it)."""
-    spans = reading_article(group_reading.reading).spans
+    spans = reading_article(group_reading.reading, slots=True).spans  # the reading page's entry
     return binned(
         heat_by_start(membership, group_reading, assignment),
         [(span.anchor, span.start) for span in spans],

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from readings.layout import reading_layout
 from readings.models import Reading
 
-ARTICLE_CACHE_FORMAT = 2  # bump when the template or Span changes: old entries are then ignored
+ARTICLE_CACHE_FORMAT = 3  # bump when the template or Span changes: old entries are then ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ class Article:
     slots: tuple[tuple[str, str], ...]  # (kind, anchor) of each slot, in order
     spans: tuple[Span, ...]
     paragraph_count: int
+    headings: dict[str, str]  # section anchor -> its heading ("" for an untitled opening)
 
     def html(self, fill: Callable[[str, str], str] | None = None) -> str:
         """The article, each slot filled with `fill(kind, anchor)` (HTML the caller made
@@ -64,9 +65,13 @@ def reading_article(reading: Reading, *, slots: bool = False) -> Article:
     if cached is None:
         cached = _render(reading, slots)
         cache.set(key, cached)
-    parts, keys, spans, paragraph_count = cached
+    parts, keys, spans, paragraph_count, headings = cached
     return Article(
-        tuple(parts), tuple(map(tuple, keys)), tuple(Span(*s) for s in spans), paragraph_count
+        tuple(parts),
+        tuple(map(tuple, keys)),
+        tuple(Span(*s) for s in spans),
+        paragraph_count,
+        dict(headings),
     )
 
 
@@ -85,7 +90,8 @@ def _render(reading: Reading, slots: bool) -> tuple:
         (b.anchor, b.number, b.start, b.start + len(b.text), _section_anchor(layout, b))
         for b in blocks
     ]
-    return parts, keys, spans, layout["paragraph_count"]
+    headings = {section.anchor: section.heading for section in layout["sections"]}
+    return parts, keys, spans, layout["paragraph_count"], headings
 
 
 def _section_anchor(layout: dict, block) -> str:

@@ -817,9 +817,11 @@ def test_a_signed_out_visitor_is_sent_to_log_in_for_everything(client, walled):
 
 # Cold (nothing cached; the cache is in memory in the tests, so its reads are no queries):
 # session, user, the group reading with its group, reading and the person's membership; the
-# article's sections and blocks; members; the class's rows and their tags (and, for a
-# facilitator, open flags); the person's own private and hidden rows; the assignments
-READING_PAGE_QUERIES = {"member": 10, "facilitator": 11}
+# visit (one UPDATE, at most once a minute); the article's sections and blocks; the sections
+# marked read; members; the class's rows and their tags (and, for a facilitator, open flags);
+# the person's own private and hidden rows; the assignments. A facilitator's heat map: one
+# query more.
+READING_PAGE_QUERIES = {"member": 12, "facilitator": 14}
 LAYER_QUERIES = {"member": 6, "facilitator": 6}
 # session, user, group reading with membership, the annotation, the thread, tags, +1 counts,
 # the viewer's +1s, facilitator ids

@@ -94,3 +94,30 @@ def test_a_title_is_escaped(group, essay, member, assignment):
 
 def test_the_quote_fixture_is_outside_any_assignment(essay):
     assert QUOTE  # the shared fixtures' passage stays usable beside these tests
+
+
+def test_a_facilitator_sees_where_the_discussion_gathered_and_a_member_does_not(
+    group, essay, member, facilitator
+):
+    create(group, essay, member, body="One.")
+    create(group, essay, member, body="Two.", visibility="private")  # never counted
+
+    html = page(facilitator, group, essay)
+    hot = re.findall(r'<div class="(margin[^"]*)"', html)
+    assert sum("margin--heat-5" in classes for classes in hot) == 1
+    assert "1 thread · 0 replies" in html
+    assert "margin--heat" not in page(member, group, essay)
+
+
+def test_sections_are_marked_read_from_the_reading_page(client, group, essay, member):
+    client.force_login(member)
+    url = reverse("annotations:reading", args=[group.slug, essay.slug])
+    html = client.get(url).content.decode()
+    first = essay.sections.order_by("position").first()
+    assert 'aria-label="Mark read: Introduction"' in html
+    action = reverse("progress:section_read", args=[group.slug, essay.slug, first.anchor])
+    assert action in html
+
+    client.post(action, {"read": "1", "next": url})
+
+    assert 'Read <span aria-hidden="true">✓</span> — unmark' in client.get(url).content.decode()
