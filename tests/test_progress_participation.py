@@ -376,7 +376,7 @@ def test_heat_takes_one_query_once_the_article_is_cached(
     bulk(group, essay, [member, facilitator], roots, replies)
     gr = GroupReading.objects.select_related("reading").get(group=group, reading=essay)
     fran = membership(group, facilitator)
-    reading_article(essay)  # the reading page has just rendered it
+    reading_article(essay, slots=True)  # the reading page has just rendered it
 
     with django_assert_num_queries(1):
         counts = heat(fran, gr)
