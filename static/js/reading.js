@@ -1,5 +1,6 @@
 // The group reading page: highlights, the selection toolbar, the editor, threads in a side
-// panel (a bottom sheet on phones), mentions, filters and stepping through their matches.
+// panel (a bottom sheet on phones) or, on wide screens, as cards in the margin beside their
+// passages, mentions, filters and stepping through their matches.
 // Without this script the page still reads, and threads are reachable through plain links
 // and forms. This entry module asks for the layer at once, wires the modules in ./reading/
 // together while it comes, then draws it (the text reads and scrolls all the while).
@@ -9,7 +10,9 @@
 // milliseconds since the epoch (performance.timeOrigin + performance.now(), so comparable
 // with performance.timing.navigationStart): layerRequestedAt, layerLoadedAt (the server's
 // answer all in), onScreenDrawnAt (the blocks on screen drawn), drawnAt (every block drawn)
-// and paintedAt (the frame after). Each is also a performance mark: "commonplace:drawn"...
+// and paintedAt (the frame after); then, on a wide screen, cardsAt (the first margin cards
+// placed, in idle time after the drawing, their module fetched only then). Each is also a
+// performance mark: "commonplace:drawn"...
 
 import "./confirm.js";
 import { loadLayer } from "./reading/api.js";
@@ -43,9 +46,17 @@ const page = {
   archived: config.dataset.archived === "1",
   csrfToken: config.querySelector("[name=csrfmiddlewaretoken]")?.value ?? "",
   active: null, // the thread open in the panel: its marks are drawn active
+  cards: null, // the cards in the margin (./reading/cards.js), once the layer is drawn
   /** Redraw the blocks `item` covers after it was added or removed; with no item, all. */
-  redraw: (item) => (item ? redrawAround(page, item) : drawHighlights(page)),
-  refreshMargins: () => updateMargins(page),
+  redraw: (item) => {
+    const done = item ? redrawAround(page, item) : drawHighlights(page);
+    page.cards?.changed();
+    return done;
+  },
+  refreshMargins: () => {
+    updateMargins(page);
+    page.cards?.changed();
+  },
 };
 const panel = createPanel(page);
 
@@ -60,10 +71,11 @@ function showThreads(block) {
   panel.showPicker(threads, `${threads.length} thread${threads.length === 1 ? "" : "s"} here`);
 }
 
-/** A click on a mark: the innermost thread there, or a choice when several threads meet. */
+/** A click on a mark: the innermost thread there, or a choice when several threads meet (on
+ *  a wide screen, where their cards are beside the text, the innermost one's card). */
 function clickMark(mark) {
   const items = page.layer.innermostFirst(mark.dataset.ids.split(" ").map(Number));
-  if (items.length === 1 || items.filter(isThread).length <= 1) {
+  if (items.length === 1 || items.filter(isThread).length <= 1 || page.cards?.on) {
     panel.openThread((items.find(isThread) || items[0]).id);
   } else {
     showThreads(mark.closest(".block"));
@@ -136,7 +148,12 @@ drawn.then(
     if (!finished) return;
     stamp("drawn");
     timings.state = "drawn";
-    requestAnimationFrame(() => setTimeout(() => stamp("painted")));
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        stamp("painted");
+        startCards();
+      }),
+    );
     initMatches(page);
   },
   () => {
@@ -148,6 +165,22 @@ drawn.then(
     document.querySelector(".layer-summary")?.after(note);
   },
 );
+
+/** The cards in the margin, once the highlights are drawn and painted: their module is asked
+ *  for only now, and they are placed when the browser is idle, so they never hold up the
+ *  drawing. On a narrow screen they wait, in case it widens. */
+function startCards() {
+  const idle = window.requestIdleCallback ?? ((run) => setTimeout(run, 1));
+  import("./reading/cards.js").then(({ createCards }) =>
+    idle(
+      () => {
+        page.cards = createCards(page, panel);
+        page.cards.start({ placed: () => stamp("cards") });
+      },
+      { timeout: 1000 },
+    ),
+  );
+}
 
 const wanted = /^#a-(\d+)$/.exec(location.hash);
 if (wanted) {

@@ -1,7 +1,8 @@
 // Drawing the layer over the text. Each stretch of text covered by the same annotations
 // becomes one <mark class="hl hl-ID ..."> (data-ids lists them); the first mark of every
 // annotation is also a button in the tab order, named for what it opens, so a keyboard reader
-// can reach every highlight, bare ones too. The margin beside each block counts its threads.
+// can reach every highlight, bare ones too, and it carries a dot (hl--new) when one of them is
+// new since the reader's last visit. The margin beside each block counts its threads.
 //
 // One pass, one write per block: a block's marks are made in memory, on a copy of the block's
 // own markup (taken before it was first marked), and the block's content is then replaced
@@ -17,13 +18,17 @@ const KINDS = { commenting: "Comment", questioning: "Question", highlighting: "H
 // answer a key): short enough that nobody notices a pause, long enough to be few slices.
 const SLICE_MS = 8;
 
-/** "Comment by Maria Member, 2 replies": how a mark button speaks of one annotation. */
+/** "Comment by Maria Member, 2 replies": how a mark button speaks of one annotation
+ *  ("Prompt (question) by ..." for a facilitator's discussion prompt; ", new" when written
+ *  to since the reader's last visit). */
 function describe(a) {
   const kind = KINDS[a.motivation] ?? "Annotation";
-  const answered = a.answered === null ? "" : a.answered ? " (answered)" : " (unanswered)";
+  const answered = a.answered == null ? "" : a.answered ? " (answered)" : " (unanswered)";
+  const prompt = a.prompt ? `Prompt (${kind.toLowerCase()})` : kind;
   const secret = a.private ? ", private" : "";
   const replies = a.replies ? `, ${a.replies} repl${a.replies === 1 ? "y" : "ies"}` : "";
-  return `${kind}${answered} by ${a.mine ? "you" : a.author}${secret}${replies}`;
+  const fresh = a.new ? ", new" : "";
+  return `${prompt}${answered} by ${a.mine ? "you" : a.author}${secret}${replies}${fresh}`;
 }
 
 // --- each block as the server wrote it ------------------------------------------------------
@@ -195,6 +200,8 @@ function makeButtons(text, seg, covering, { first, free }) {
   }
   for (const [mark, items] of buttons) {
     mark.setAttribute("data-starts", items.map((a) => a.id).join(" "));
+    // A dot where something new since the reader's last visit starts.
+    if (items.some((a) => a.new)) mark.classList.add("hl--new");
     mark.tabIndex = 0;
     mark.setAttribute("role", "button");
     // The name ends with the words themselves, so nothing of the text is lost to a screen reader.

@@ -1,6 +1,7 @@
 // The annotation layer of one reading as the page holds it: one object per root annotation
 // (id, start, end, motivation, author, username, private, replies, answered, mine,
-// facilitator, hidden, deleted, tags, plussed), kept in step with what the reader adds and
+// facilitator, hidden, deleted, tags, plussed, orphan; and prompt and new when the server
+// sends them), kept in step with what the reader adds and
 // deletes, and the questions the page asks of it. The server sends the layer as rows under a
 // header of column names (see itemsFromRows); the page keeps the anchored annotations its
 // filters show. Pure: no DOM.
@@ -42,7 +43,7 @@ export function itemsFromRows({ columns, rows, people = [], tags = [] }) {
   const column = (row, name, otherwise) => (name in at ? row[at[name]] : otherwise);
   return rows.map((row) => {
     const person = people[column(row, "author", -1)] ?? { name: "", username: "" };
-    return {
+    const item = {
       id: column(row, "id"),
       start: column(row, "start"),
       end: column(row, "end"),
@@ -60,6 +61,11 @@ export function itemsFromRows({ columns, rows, people = [], tags = [] }) {
       plussed: Boolean(column(row, "plussed", false)),
       orphan: Boolean(column(row, "orphan", false)),
     };
+    // Later columns, on the object only when sent: `prompt`, the assignment whose
+    // discussion prompt this is (or null); `new`, written to since the viewer's last visit.
+    if ("prompt" in at) item.prompt = column(row, "prompt") ?? null;
+    if ("new" in at) item.new = Boolean(column(row, "new"));
+    return item;
   });
 }
 

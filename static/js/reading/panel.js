@@ -1,7 +1,9 @@
 // The side panel (a bottom sheet on phones): a thread, loaded from the server's own thread
 // page (?fragment=1); a list of threads to choose from; or the editor. The forms in a thread
 // (reply, edit, delete, +1, flag...) are posted with fetch and the thread reloaded, so the
-// reader never leaves the text. Closing it takes focus back where the reader was.
+// reader never leaves the text. Closing it takes focus back where the reader was. On wide
+// screens a thread opens docked in its card in the margin instead (./cards.js), the same
+// view in another place; the editor and the list of threads stay at the side.
 
 import { firstMark } from "./highlights.js";
 import { attachMentions } from "./mentions.js";
@@ -12,17 +14,46 @@ export function createPanel(page) {
   const element = document.getElementById("annotation-panel");
   const body = element.querySelector("[data-panel-body]");
   const title = element.querySelector("#panel-title");
+  const home = { parent: element.parentElement, next: element.nextSibling };
   let opener = null;
   let openerBlock = null;
+  let host = null; // the margin card the panel is docked in (wide screens), or null
 
-  function open(heading) {
-    if (element.hidden) {
+  /** Dock the panel inside a margin card (`to`), or (null) put it back at the side or the
+   *  bottom of the screen, telling the cards. */
+  function place(to) {
+    if (to === host) return;
+    const from = host;
+    host = to;
+    if (to) {
+      to.append(element);
+      element.classList.add("panel-sheet--docked");
+      element.setAttribute("role", "region");
+      element.removeAttribute("aria-modal");
+    } else {
+      home.parent.insertBefore(element, home.next?.parentNode === home.parent ? home.next : null);
+      element.classList.remove("panel-sheet--docked");
+      element.setAttribute("role", "dialog");
+      element.setAttribute("aria-modal", "false");
+    }
+    page.cards?.hosted(from, to);
+  }
+
+  /** Show the panel under `heading`: in the card `dock`, or at the side (a bottom sheet on
+   *  phones). Focus goes back on closing to what had it when the panel opened, or when it
+   *  moved to another card from a control outside it (not when a thread just saved in it
+   *  moves to its card: focus was in the panel, or nowhere while saving). */
+  function open(heading, { dock = null } = {}) {
+    const active = document.activeElement;
+    const elsewhere = active && active !== document.body && !element.contains(active);
+    if (element.hidden || (dock !== host && elsewhere)) {
       opener = document.activeElement;
       openerBlock = opener?.closest(".block");
     }
     title.textContent = heading;
+    place(dock);
     element.hidden = false;
-    document.body.classList.add("panel-open");
+    document.body.classList.toggle("panel-open", !dock);
   }
 
   function close() {
@@ -33,7 +64,16 @@ export function createPanel(page) {
     for (const mark of page.body.querySelectorAll("mark.hl--active")) mark.classList.remove("hl--active");
     if (location.hash.startsWith("#a-")) history.replaceState(null, "", location.pathname + location.search);
     returnFocus();
+    place(null);
     opener = null;
+  }
+
+  /** A thread open in a card moves to the side panel or the bottom sheet (the screen went
+   *  narrow), as it is. */
+  function undock() {
+    if (!host) return;
+    place(null);
+    if (!element.hidden) document.body.classList.add("panel-open");
   }
 
   /** Back to what opened the panel; if that was a mark since redrawn (or deleted), to the
@@ -55,7 +95,7 @@ export function createPanel(page) {
   }
 
   async function openThread(id, { focus = true } = {}) {
-    open("Thread");
+    open("Thread", { dock: page.cards?.hostFor(id) ?? null });
     body.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(`${page.config.dataset.threadBase}${id}/?fragment=1`, { credentials: "same-origin" });
@@ -75,6 +115,7 @@ export function createPanel(page) {
       if (target && String(id) !== root) target.classList.add("note--target");
     }
     enhance(body);
+    if (root) page.cards?.threadShown(Number(root), body);
     if (focus) body.focus();
   }
 
@@ -211,5 +252,5 @@ export function createPanel(page) {
     if (pick) openThread(Number(pick.dataset.thread));
   });
 
-  return { element, body, open, close, say, openThread, showPicker };
+  return { element, body, open, close, undock, say, openThread, showPicker };
 }
