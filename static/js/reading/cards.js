@@ -59,29 +59,24 @@ export function stackCards(groups, { gap = GAP, foldHeight, near, far }) {
     const group = groups[g];
     const next = groups[g + 1]?.cards[0]?.want ?? Infinity;
     const folded = [];
-    for (let i = 0; i < group.cards.length; i++) {
-      const card = group.cards[i];
+    let folding = false; // from the first card that does not fit, the rest fold
+    for (const [i, card] of group.cards.entries()) {
       const top = Math.max(card.want, floor);
-      if (folded.length || !group.open) {
+      if (!group.open) {
         const more = i < group.cards.length - 1 ? foldHeight + gap : 0;
         const room = next - gap - card.height - more;
-        const fits = !folded.length && top <= Math.max(card.want + near, Math.min(room, card.want + far));
-        if (!fits && !group.open) {
-          if (!card.pinned) {
-            folded.push(card);
-            continue;
-          }
-          if (!folded.length) folded.push(null); // the rest fold, though this one shows
+        folding ||= top > Math.max(card.want + near, Math.min(room, card.want + far));
+        if (folding && !card.pinned) {
+          folded.push(card);
+          continue;
         }
       }
       placed.push({ kind: "card", id: card.id, group: group.key, top, height: card.height });
       floor = top + card.height + gap;
     }
-    const count = folded.filter(Boolean).length;
-    if (count || group.open) {
-      const first = folded.find(Boolean);
-      const top = Math.max(first?.want ?? floor, floor);
-      placed.push({ kind: "fold", group: group.key, top, height: foldHeight, count, open: Boolean(group.open) });
+    if (folded.length || group.open) {
+      const top = Math.max(folded[0]?.want ?? floor, floor);
+      placed.push({ kind: "fold", group: group.key, top, height: foldHeight, count: folded.length, open: Boolean(group.open) });
       floor = top + foldHeight + gap;
     }
   }
@@ -120,7 +115,9 @@ export function createCards(page, panel) {
 
   let started = false;
   let on = false; // cards drawn (wide screen, room in the margin)
-  let groups = []; // [{key, block, label, top, cards: [{id, item, want, height}]}]
+  let groups = []; // [{key, block, label, top, cards: [{id, item, want}]}], in text order
+  let groupsByKey = new Map();
+  let itemsById = new Map();
   let placed = [];
   let measured = false;
   let cardHeight = 0;
@@ -221,6 +218,8 @@ export function createCards(page, panel) {
     }
     groups = [...byBlock.values()].sort((a, b) => a.top - b.top);
     for (const group of groups) group.cards.sort((a, b) => inTextOrder(a.item, b.item));
+    groupsByKey = new Map(groups.map((group) => [group.key, group]));
+    itemsById = new Map(threads.map((item) => [item.id, item]));
     measured = true;
     return true;
   }
@@ -270,12 +269,11 @@ export function createCards(page, panel) {
     const to = -bodyTop + (1 + SCREENS) * screen;
     const keep = new Set();
     const focused = document.activeElement?.closest?.("[data-key]")?.dataset.key;
-    const groupsByKey = new Map(groups.map((group) => [group.key, group]));
-    const itemsById = new Map(groups.flatMap((group) => group.cards.map((card) => [card.id, card.item])));
 
     const start = firstBelow(placed, from);
-    const shown = [];
-    for (let i = start; i < placed.length && placed[i].top <= to; i++) shown.push(placed[i]);
+    let end = start;
+    while (end < placed.length && placed[end].top <= to) end++;
+    const shown = placed.slice(start, end);
     for (const spot of placed) {
       const key = spot.kind === "card" ? `c${spot.id}` : `f${spot.group}`;
       if ((spot.kind === "card" && spot.id === expanded) || key === focused) {
@@ -325,8 +323,8 @@ export function createCards(page, panel) {
         containers.delete(block);
       }
     }
-    // The words of the cards shown, and of a few beyond them, the nearest first.
-    const after = placed.slice(start + shown.length, start + shown.length + PREFETCH);
+    // The words of the cards shown, and of a few beyond them (below first: reading goes down).
+    const after = [...placed.slice(end, end + PREFETCH), ...placed.slice(Math.max(0, start - PREFETCH / 2), start)];
     for (const spot of after) {
       const item = spot.kind === "card" && itemsById.get(spot.id);
       if (item && !excerptOf(item)) asked.push(item.id);
@@ -415,12 +413,11 @@ export function createCards(page, panel) {
     if (item.prompt) meta.append(span("mcard__badge mcard__badge--prompt", "Prompt"), " ");
     if (item.private) meta.append(span("mcard__badge mcard__badge--private", "Only you"), " ");
     if (item.hidden) meta.append(span("mcard__badge mcard__badge--hidden", "Hidden"), " ");
-    if (item.new) meta.append(span("mcard__new", "New"), " ");
 
     let excerpt;
     if (item.deleted) excerpt = span("mcard__excerpt mcard__excerpt--quiet", "Deleted");
     else if (item.motivation === "highlighting") {
-      const exact = page.text.slice(item.start, item.end);
+      const exact = page.text.slice(item.start, item.end).split(/\s+/).join(" ").trim();
       const quote = exact.length > QUOTE_CHARS ? `${exact.slice(0, QUOTE_CHARS)}…` : exact;
       excerpt = span("mcard__excerpt mcard__excerpt--quote", `“${quote}”`);
     } else if (words === undefined) {
@@ -434,6 +431,7 @@ export function createCards(page, panel) {
     if (item.answered !== null && item.answered !== undefined) foot.push(item.answered ? "Answered" : "Unanswered");
     if (item.tags?.length) foot.push(item.tags.map((tag) => `#${tag}`).join(" "));
     const footer = span("mcard__foot", "");
+    if (item.new) footer.append(span("mcard__new", "New"), " ");
     for (const [i, part] of foot.entries()) {
       if (i) footer.append(" · ");
       footer.append(span(part === "Answered" ? "mcard__answered" : "", part));

@@ -19,12 +19,12 @@ const KINDS = { commenting: "Comment", questioning: "Question", highlighting: "H
 const SLICE_MS = 8;
 
 /** "Comment by Maria Member, 2 replies": how a mark button speaks of one annotation
- *  ("Prompt (question) by ..." for a facilitator's discussion prompt; ", new" when written
+ *  ("Prompt, question by ..." for a facilitator's discussion prompt; ", new" when written
  *  to since the reader's last visit). */
 function describe(a) {
   const kind = KINDS[a.motivation] ?? "Annotation";
   const answered = a.answered == null ? "" : a.answered ? " (answered)" : " (unanswered)";
-  const prompt = a.prompt ? `Prompt (${kind.toLowerCase()})` : kind;
+  const prompt = a.prompt ? `Prompt, ${kind.toLowerCase()}` : kind;
   const secret = a.private ? ", private" : "";
   const replies = a.replies ? `, ${a.replies} repl${a.replies === 1 ? "y" : "ies"}` : "";
   const fresh = a.new ? ", new" : "";
