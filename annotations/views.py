@@ -464,10 +464,10 @@ class _Fill:
         self.assignments_url = escape(reverse("assignments:list", args=[group.slug]))
         now = timezone.now()
         viewer_zone, group_zone = timezone.get_current_timezone(), zone_named(group.time_zone)
-        self.due = {
-            a.pk: due_label(a.due_at, viewer_zone=viewer_zone, group_zone=group_zone, now=now)
+        self.due = {  # "due in 3 days (Tue 8 Dec, 19:00)"
+            a.pk: due_relative(a.due_at, zone=viewer_zone, now=now)
             + " ("
-            + due_relative(a.due_at, zone=viewer_zone, now=now)
+            + due_label(a.due_at, viewer_zone=viewer_zone, group_zone=group_zone, now=now)
             + ")"
             for a in self.assignments
         }
@@ -495,7 +495,7 @@ class _Fill:
             return self.margin(self.spans[anchor])
         if kind == "toc":
             return "".join(
-                f' <span class="toc__assigned">{escape(a.title)} · due {escape(self.due[a.pk])}'
+                f' <span class="toc__assigned">{escape(a.title)} · {escape(self.due[a.pk])}'
                 "</span>"
                 for a in self.by_section.get(anchor, ())
             )
@@ -523,7 +523,7 @@ class _Fill:
         for a in self.first_blocks.get(span.anchor, ()):
             html.append(
                 f'<p class="margin__assignment"><a href="{self.assignments_url}#assignment-{a.pk}">'
-                f"{escape(a.title)}</a> · due {escape(self.due[a.pk])}</p>"
+                f"{escape(a.title)}</a> · {escape(self.due[a.pk])}</p>"
             )
             if waiting := self.waiting.get(a.pk):
                 html.append(

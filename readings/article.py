@@ -11,18 +11,21 @@ after each block, ("section", its anchor) after each section's heading, ("toc", 
 anchor) after each entry of the contents (twice: the side and the inline contents).
 """
 
+import functools
+import hashlib
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 
 from readings.layout import reading_layout
 from readings.models import Reading
 
-ARTICLE_CACHE_FORMAT = 3  # bump when the template or Span changes: old entries are then ignored
+ARTICLE_CACHE_FORMAT = 4  # bump when Span or the cached tuple changes shape
+ARTICLE_TEMPLATES = ("readings/_reading.html", "readings/_toc.html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,14 @@ def reading_article(reading: Reading, *, slots: bool = False) -> Article:
         paragraph_count,
         dict(headings),
     )
+
+
+@functools.cache
+def _templates_version() -> str:
+    """A digest of the article's templates as this process loaded them, so that a deploy that
+    changes them never serves an article rendered by the old ones from the shared cache."""
+    sources = "".join(get_template(name).template.source for name in ARTICLE_TEMPLATES)
+    return hashlib.sha256(sources.encode()).hexdigest()[:12]
 
 
 def _render(reading: Reading, slots: bool) -> tuple:

@@ -60,7 +60,7 @@ def test_the_range_is_banded_and_labelled_at_its_first_block(group, essay, membe
     assert "margin--assigned" in margin_of(html, blocks[2].anchor)
     assert "Week 2" not in margin_of(html, blocks[2].anchor)  # labelled once
     assert "margin--assigned" not in margin_of(html, blocks[3].anchor)
-    assert re.search(r'class="toc__assigned">Week 2: Why the working class · due', html)
+    assert re.search(r'class="toc__assigned">Week 2: Why the working class · due in', html)
 
 
 def test_a_locked_member_is_told_how_many_notes_wait(
@@ -121,3 +121,8 @@ def test_sections_are_marked_read_from_the_reading_page(client, group, essay, me
     client.post(action, {"read": "1", "next": url})
 
     assert 'Read <span aria-hidden="true">✓</span> — unmark' in client.get(url).content.decode()
+
+
+def test_no_template_comment_leaks_into_the_page(group, essay, member):
+    assert "{#" not in page(member, group, essay)
+    assert "{% comment" not in page(member, group, essay)
