@@ -11,10 +11,10 @@
 //     above + GAP): a stable downward push, as Google Docs and Medium do.
 //   - A busy paragraph cannot show all its cards beside it (2,000 threads over 55 paragraphs
 //     would make the margin twenty times longer than the text). A card is shown only while
-//     it stays near its passage (within NEAR, or further while there is room before the next
-//     paragraph's first card, but never beyond FAR); from the first one that does not, the
-//     paragraph's remaining cards fold into one "+N more threads" button, which opens the
-//     whole group in place. The open card (and a focused one) is always shown.
+//     it stays near its passage (pushed down by at most one and a half cards, or by up to
+//     three while there is room before the next paragraph's first card); from the first one
+//     that does not, the paragraph's remaining cards fold into one "+N more threads" button,
+//     which opens the whole group in place. The open card (and a focused one) always shows.
 // Every card's height is known before it is drawn (a closed card has a fixed height), so the
 // whole margin is placed in arithmetic, and only the cards within a screen of the viewport
 // are in the DOM: placed again on scroll (once a frame), measured again when the text's
@@ -129,6 +129,7 @@ export function createCards(page, panel) {
   let layer = null; // the element holding the cards, beside .reading__body
   let layerTop = 0; // its top, from the top of the text
   const excerpts = new Map(); // id → opening words ("" when there are none to show)
+  const drawn = new WeakMap(); // card → what its head shows, to skip writing it again
   const wanted = new Set(); // ids whose words are to be asked for
   let asking = false;
   let frame = 0;
@@ -396,9 +397,9 @@ export function createCards(page, panel) {
   function fill(el, item) {
     const words = item.motivation === "highlighting" ? null : excerpts.get(item.id);
     const open = item.id === expanded;
-    const signature = JSON.stringify([item.replies, item.answered, item.hidden, item.deleted, item.new, item.tags, words, open, item.author]);
-    if (el.dataset.signature === signature) return;
-    el.dataset.signature = signature;
+    const shows = JSON.stringify([item.replies, item.answered, item.hidden, item.deleted, item.new, item.tags, words, open, item.author]);
+    if (drawn.get(el) === shows) return;
+    drawn.set(el, shows);
     const classes = ["mcard"];
     if (item.prompt) classes.push("mcard--prompt");
     if (item.new) classes.push("mcard--new");
@@ -424,7 +425,7 @@ export function createCards(page, panel) {
       excerpt = span("mcard__excerpt mcard__excerpt--loading", "");
       excerpt.append(span("visually-hidden", "Loading"));
     } else if (!words) {
-      excerpt = span("mcard__excerpt mcard__excerpt--quiet", item.hidden ? "Hidden by a facilitator" : "No words");
+      excerpt = span("mcard__excerpt mcard__excerpt--quiet", item.hidden ? "Hidden by a facilitator" : "No text");
     } else excerpt = span("mcard__excerpt", words);
 
     const foot = [item.replies ? plural(item.replies, "reply", "replies") : "No replies yet"];
@@ -434,7 +435,7 @@ export function createCards(page, panel) {
     if (item.new) footer.append(span("mcard__new", "New"), " ");
     for (const [i, part] of foot.entries()) {
       if (i) footer.append(" · ");
-      footer.append(span(part === "Answered" ? "mcard__answered" : "", part));
+      footer.append(part === "Answered" ? span("mcard__answered", part) : part);
     }
 
     const head = el.querySelector(".mcard__head");
