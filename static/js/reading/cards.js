@@ -184,7 +184,8 @@ export function createCards(page, panel) {
       measured = true;
       return false;
     }
-    const box = layerElement().getBoundingClientRect();
+    layerElement().hidden = false;
+    const box = layer.getBoundingClientRect();
     layerTop = box.top - bodyBox.top;
     layer.style.setProperty("--mcard-x", `${left - box.left}px`);
     layer.style.setProperty("--mcard-width", `${Math.min(CARD_REM * rem(), room)}px`);
@@ -324,6 +325,7 @@ export function createCards(page, panel) {
         containers.delete(block);
       }
     }
+    layer.hidden = !placed.length; // no empty region for a reading without threads
     // The words of the cards shown, and of a few beyond them (below first: reading goes down).
     const after = [...placed.slice(end, end + PREFETCH), ...placed.slice(Math.max(0, start - PREFETCH / 2), start)];
     for (const spot of after) {
