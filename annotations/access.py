@@ -126,30 +126,35 @@ def peek_locks(viewer: Membership) -> tuple[Lock, ...]:
     return locks
 
 
-def _passage(item) -> tuple[int | None, int | None]:
-    """Where an annotation sits: a root's own passage, a reply's root's."""
-    if item.parent_id is None:
-        return item.start, item.end
-    root = item.root
-    return root.start, root.end
-
-
 def _withheld(viewer, item) -> bool:
     locks = peek_locks(viewer)
     if not locks or item.author_id == viewer.user_id:
         return False
     if item.parent_id is None and getattr(item, "prompt_of_id", None) is not None:
         return False  # the prompts are what members answer
-    start, end = _passage(item)
-    return start is not None and any(
-        lock.reading_id == item.reading_id and start < lock.end and end > lock.start
-        for lock in locks
-    )
+    root = item if item.parent_id is None else item.root
+    start, end = root.start, root.end
+    for lock in locks:
+        if lock.reading_id != item.reading_id:
+            continue
+        # An orphan's offsets are from before a revision: which range it was in is unknown,
+        # so while any range of its reading is locked, it is withheld too.
+        if root.anchoring == Annotation.Anchoring.ORPHAN:
+            return True
+        if start is not None and start < lock.end and end > lock.start:
+            return True
+    return False
 
 
 def locked_q(locks) -> Q:
-    """Everything in these ranges but the prompts, as a query."""
+    """Everything in these ranges but the prompts (and, on a reading with a locked range, its
+    orphans, whose offsets are from before a revision), as a query."""
     found = Q(pk__in=[])
+    orphan = Annotation.Anchoring.ORPHAN
+    for reading_id in {lock.reading_id for lock in locks}:
+        found |= Q(reading_id=reading_id, parent__isnull=True, anchoring=orphan) | Q(
+            reading_id=reading_id, parent__isnull=False, root__anchoring=orphan
+        )
     for lock in locks:
         found |= Q(
             reading_id=lock.reading_id,
@@ -164,6 +169,11 @@ def locked_q(locks) -> Q:
             root__end__gt=lock.start,
         )
     return found
+
+
+def forget_peek_locks(viewer: Membership) -> None:
+    """After the viewer's own write in a request: their locks may have changed."""
+    viewer.__dict__.pop("_peek_locks", None)
 
 
 def withheld_counts(viewer: Membership, reading_id: int) -> dict[int, int]:

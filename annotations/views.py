@@ -27,6 +27,7 @@ from annotations.access import (
     Action,
     annotation_for,
     annotation_for_reader,
+    forget_peek_locks,
     permits,
     visible_annotations,
     withheld_counts,
@@ -321,6 +322,7 @@ def delete(request, group_slug, reading_slug, annotation_id):
     root_id = annotation.root_id
     services.annotation_delete(annotation=annotation)
     messages.success(request, "Deleted.")
+    forget_peek_locks(membership)  # deleting one's only note in a range locks it again
     still_seen = visible_annotations(membership)
     if root_id and still_seen.filter(pk=root_id).exists():
         return redirect(
@@ -495,8 +497,7 @@ class _Fill:
             return self.margin(self.spans[anchor])
         if kind == "toc":
             return "".join(
-                f' <span class="toc__assigned">{escape(a.title)} · {escape(self.due[a.pk])}'
-                "</span>"
+                f' <span class="toc__assigned">{escape(a.title)} · {escape(self.due[a.pk])}</span>'
                 for a in self.by_section.get(anchor, ())
             )
         if kind == "section" and self.section_button is not None:

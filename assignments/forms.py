@@ -20,6 +20,15 @@ SERVICE_FIELDS = {
 }
 
 
+class LinesField(forms.CharField):
+    """Text whose line breaks count one character each, as the service stores them: a
+    browser sends CR LF, which would otherwise count twice against max_length."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
 class AssignmentForm(forms.Form):
     """An assignment: a range of one reading (picked from its contents), a due date and time
     entered in the group's zone, Markdown instructions, and "post before you peek".
@@ -67,7 +76,7 @@ class AssignmentForm(forms.Form):
         label="Yes, it is already due",
         help_text="Set it anyway: members see it as overdue.",
     )
-    instructions = forms.CharField(
+    instructions = LinesField(
         required=False,
         max_length=INSTRUCTIONS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),

@@ -27,6 +27,7 @@ from readings.models import Reading
 
 # A due date further out than this is a typo (and near year 9999 it has no UTC instant).
 LATEST_DUE = timedelta(days=366 * 5)
+EARLIEST_DUE = timedelta(days=366)  # an "already due" date may lie this far back, no further
 DIRECTIONS = ("up", "down")
 
 
@@ -80,9 +81,20 @@ def _instructions(instructions: str) -> tuple[str, str]:
     return instructions, markdown.render(instructions) if instructions else ""
 
 
+def whole_minute(instant: datetime) -> datetime:
+    return instant.replace(second=0, microsecond=0) if isinstance(instant, datetime) else instant
+
+
 def _due(due_at: datetime, *, now: datetime, already_due: bool) -> datetime:
+    """A due instant in whole minutes (the form shows hours and minutes), not long past, not
+    far off."""
     if not isinstance(due_at, datetime) or timezone.is_naive(due_at):
         raise AssignmentError("Give the due date and time.", field="due_at")
+    due_at = whole_minute(due_at)
+    if due_at < now - EARLIEST_DUE:
+        raise AssignmentError(
+            "That date is more than a year ago: choose a recent or a coming one.", field="due_at"
+        )
     if due_at <= now and not already_due:
         raise AssignmentError(
             "That time has already passed. Choose a later one, or tick “Yes, it is already "
@@ -232,8 +244,10 @@ def assignment_update(
     _writable(group_reading.group)
     title = _title(title)
     first, last = _range(group_reading.reading, first_block, last_block)
-    if due_at != assignment.due_at:
+    if whole_minute(due_at) != whole_minute(assignment.due_at):
         due_at = _due(due_at, now=now, already_due=already_due)
+    else:
+        due_at = assignment.due_at  # unchanged to the minute the form shows: kept as it was
     instructions, instructions_html = _instructions(instructions)
     start, end = first.start, block_end(last)
     if (start, end) != (assignment.start, assignment.end):

@@ -13,6 +13,7 @@ America/Chicago before the clocks change and due after it keeps its wall time th
 other zone sees the instant that wall time really is.
 """
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -30,6 +31,20 @@ OVERDUE_HOURS_UNTIL = timedelta(days=1)
 
 class NoSuchTime(ValueError):
     """A wall time the group's clocks skip (the hour the clocks go forward)."""
+
+
+def _safe(wording):
+    """A wording of an instant that a zone cannot hold (year 1 west of UTC, year 9999 east of
+    it) says so instead of failing the page."""
+
+    @functools.wraps(wording)
+    def worded(instant, *args, **kwargs):
+        try:
+            return wording(instant, *args, **kwargs)
+        except (OverflowError, ValueError):
+            return "at an impossible time"
+
+    return worded
 
 
 def zone_named(name: str) -> tzinfo:
@@ -61,6 +76,7 @@ def to_group_time(instant: datetime, zone: tzinfo) -> tuple[date, time]:
     return local.date(), local.time().replace(tzinfo=None, second=0, microsecond=0)
 
 
+@_safe
 def moment(instant: datetime, zone: tzinfo, now: datetime) -> str:
     """ "Tue 14 Jan, 19:00" in `zone` (the year too when it is not this year there)."""
     local = instant.astimezone(zone)
@@ -68,6 +84,7 @@ def moment(instant: datetime, zone: tzinfo, now: datetime) -> str:
     return dateformat.format(local, f"{day}, {CLOCK}")
 
 
+@_safe
 def due_label(instant: datetime, *, viewer_zone: tzinfo, group_zone: tzinfo, now: datetime) -> str:
     """ "Tue 14 Jan, 19:00 your time · 20:00 in the group's time", or just the first part when
     the viewer's clock and the group's read the same at that moment. The group's part names the
@@ -88,6 +105,7 @@ def _count(number: int, unit: str) -> str:
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
+@_safe
 def due_relative(instant: datetime, *, zone: tzinfo, now: datetime) -> str:
     """ "due in 25 minutes", "due in 5 hours", "due today", "due tomorrow", "due in 3 days";
     "overdue by 25 minutes", "overdue by 5 hours", "overdue by 2 days". Days are calendar

@@ -545,7 +545,7 @@ BAD_FORMS = {
     "a reversed range": ("reversed", "The range ends before it starts"),
     "no due date": ({"due_date": ""}, "Give the due date."),
     "a nonsense time": ({"due_time": "25:99"}, "Give a time (HH:MM)."),
-    "a due date in the past": ({"due_date": "2020-01-07"}, "That time has already passed"),
+    "a due date in the past": ({"due_date": "2020-01-07"}, "more than a year ago"),
     "a due date centuries away": ({"due_date": "9999-12-31", "due_time": "23:59"}, "five years"),
     "instructions too long": ({"instructions": "x" * 10_001}, "The instructions are too long"),
     "a reading the group does not have": (
