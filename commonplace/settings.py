@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "assignments",
     "annotations",
     "progress",
+    "meetings",
     "demo",
 ]
 

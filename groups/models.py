@@ -111,6 +111,8 @@ class GroupReading(models.Model):
     # The “what changed” figure for this group's layer over the reading: every write to the layer
     # (annotations.services) adds one in the same transaction. Polls and caches key on it.
     layer_version = models.PositiveBigIntegerField(default=0)
+    # The same for meeting mode (meetings.LiveSession): started, spotlight moved, ended.
+    live_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["added_at"]
