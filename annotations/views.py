@@ -521,16 +521,6 @@ class _Fill:
                 f"repl{pluralize(replies, 'y,ies')}</span>"
             )
         html = [f'<div class="{classes}" data-block="{anchor}">', heat]
-        for a in self.first_blocks.get(span.anchor, ()):
-            html.append(
-                f'<p class="margin__assignment"><a href="{self.assignments_url}#assignment-{a.pk}">'
-                f"{escape(a.title)}</a> · {escape(self.due[a.pk])}</p>"
-            )
-            if waiting := self.waiting.get(a.pk):
-                html.append(
-                    f'<p class="margin__waiting">{waiting} note{pluralize(waiting)} from the '
-                    "group, visible once you post yours</p>"
-                )
         if count := self.counts[span.anchor]:
             label = f"{count} thread{pluralize(count)}"
             html.append(
@@ -543,6 +533,21 @@ class _Fill:
                 f' data-annotate="{anchor}" aria-label="Annotate {where}">Annotate</a>'
             )
         html.append("</div>")
+        # An assignment's title and due date, and the notes waiting behind post before you
+        # peek, as a caption above the range's first paragraph (CSS lifts it there).
+        flags = []
+        for a in self.first_blocks.get(span.anchor, ()):
+            flags.append(
+                f'<p class="assignment-flag__title"><a href="{self.assignments_url}'
+                f'#assignment-{a.pk}">{escape(a.title)}</a> · {escape(self.due[a.pk])}</p>'
+            )
+            if waiting := self.waiting.get(a.pk):
+                flags.append(
+                    f'<p class="assignment-flag__waiting">{waiting} note{pluralize(waiting)} '
+                    "from the group, visible once you post yours</p>"
+                )
+        if flags:
+            html.append(f'<div class="assignment-flag" data-for="{anchor}">{"".join(flags)}</div>')
         return "".join(html)
 
 

@@ -79,7 +79,7 @@ def test_a_member_sees_the_others_notes_only_after_answering_the_prompt(
     expect()(page.locator(f"mark.hl-{prompt.pk}").first).to_be_attached()
     for note in notes:
         expect()(page.locator(f"mark.hl-{note.pk}")).to_have_count(0)
-    expect()(page.locator(".margin__waiting")).to_have_text(
+    expect()(page.locator(".assignment-flag__waiting")).to_have_text(
         "2 notes from the group, visible once you post yours"
     )
     assert api_ids(lee, group, essay) == {prompt.pk}
@@ -93,6 +93,6 @@ def test_a_member_sees_the_others_notes_only_after_answering_the_prompt(
     page.goto(reading_url)
     for note in notes:
         expect()(page.locator(f"mark.hl-{note.pk}").first).to_be_attached()
-    expect()(page.locator(".margin__waiting")).to_have_count(0)
+    expect()(page.locator(".assignment-flag__waiting")).to_have_count(0)
     assert api_ids(lee, group, essay) >= {prompt.pk, *(note.pk for note in notes)}
     screenshot(page, "peek-unlocked-1280")

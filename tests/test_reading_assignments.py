@@ -40,9 +40,11 @@ def page(user, group, essay) -> str:
 
 
 def margin_of(html: str, anchor: str) -> str:
+    """The block's margin, and the assignment's caption when the block carries one."""
     found = re.search(rf'<div class="margin[^"]*" data-block="{anchor}">.*?</div>', html, re.S)
     assert found, anchor
-    return found.group(0)
+    flag = re.search(rf'<div class="assignment-flag" data-for="{anchor}">.*?</div>', html, re.S)
+    return found.group(0) + (flag.group(0) if flag else "")
 
 
 def test_the_range_is_banded_and_labelled_at_its_first_block(group, essay, member, assignment):
