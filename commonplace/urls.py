@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("assignments.urls")),
     path("", include("annotations.urls")),
     path("", include("progress.urls")),
+    path("", include("meetings.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -22,6 +22,8 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | manage_assignments  | a facilitator, the group is active (assignments and their prompts)     |
 | mark_read           | a member (their own progress: also when archived)                      |
 | view_participation  | a facilitator (who took part, and where the discussion gathered)       |
+| manage_meetings     | a facilitator, the group is active (schedule, agenda, recap, cancel)   |
+| raise               | a member, the group is active ("raise at the meeting" on a thread)     |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -61,6 +63,8 @@ class GroupAction(StrEnum):
     MANAGE_ASSIGNMENTS = "manage_assignments"
     MARK_READ = "mark_read"
     VIEW_PARTICIPATION = "view_participation"
+    MANAGE_MEETINGS = "manage_meetings"
+    RAISE = "raise"
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.MANAGE_ASSIGNMENTS: [[is_facilitator, group_active]],
     GroupAction.MARK_READ: [[is_member]],
     GroupAction.VIEW_PARTICIPATION: [[is_facilitator]],
+    GroupAction.MANAGE_MEETINGS: [[is_facilitator, group_active]],
+    GroupAction.RAISE: [[is_member, group_active]],
 }
 
 

@@ -35,6 +35,8 @@ EXPECTED = {
     GroupAction.MANAGE_ASSIGNMENTS: ((N, Y), (N, N)),
     GroupAction.MARK_READ: ((Y, Y), (Y, Y)),
     GroupAction.VIEW_PARTICIPATION: ((N, Y), (N, Y)),
+    GroupAction.MANAGE_MEETINGS: ((N, Y), (N, N)),
+    GroupAction.RAISE: ((Y, Y), (N, N)),
 }
 CELLS = [
     (action, role, archived)
@@ -67,6 +69,10 @@ def minutes(group, facilitator):
 def door(action, group, minutes, member):
     """(method, url, data) of a page that does `action`; None when no single page does."""
     slug = group.slug
+    if action == GroupAction.RAISE:
+        thread = shared_thread(group, minutes)
+        url = reverse("meetings:raise", args=[slug, minutes.reading.slug, thread.pk])
+        return ("post", url, {"raised": "1"})
     return {
         GroupAction.VIEW: ("get", reverse("groups:detail", args=[slug]), None),
         GroupAction.LEAVE: ("post", reverse("groups:leave", args=[slug]), {}),
@@ -141,7 +147,36 @@ def door(action, group, minutes, member):
             reverse("progress:participation", args=[slug, minutes.reading.slug]),
             None,
         ),
+        GroupAction.MANAGE_MEETINGS: (
+            "post",
+            reverse("meetings:create", args=[slug]),
+            {
+                "title": "Week 1",
+                "date": f"{timezone.now() + timedelta(days=7):%Y-%m-%d}",
+                "starts": "19:00",
+                "ends": "20:30",
+                "link": "https://meet.example/week-1",
+            },
+        ),
     }[action]
+
+
+def shared_thread(group, minutes):
+    """A facilitator's shared comment on the minutes (made directly: the group may be
+    archived by now)."""
+    from annotations.models import Annotation
+
+    return Annotation.objects.create(
+        group=group,
+        reading=minutes.reading,
+        author=minutes.added_by,
+        motivation=Annotation.Motivation.COMMENTING,
+        body="Raise me",
+        body_html="<p>Raise me</p>",
+        exact="We met",
+        start=minutes.reading.canonical_text().index("We met"),
+        end=minutes.reading.canonical_text().index("We met") + 6,
+    )
 
 
 @pytest.mark.parametrize(("action", "role", "archived"), CELLS)

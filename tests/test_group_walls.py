@@ -41,6 +41,13 @@ SKIPPED_NAMES = {
     "accounts:profile": "the signed-in person's own account",
     "accounts:tokens": "the signed-in person's own API tokens (revoking one is walked)",
     "groups:create": "starts a new group: no existing group's data",
+    "meetings:calendar": "the signed-in person's own calendar address (no group's data)",
+    "meetings:calendar_create": "makes the signed-in person's own calendar address",
+    "meetings:calendar_revoke": "turns off the signed-in person's own calendar address",
+    "meetings:calendar_feed": (
+        "a capability URL opened by calendar apps without a session: its key is the wall "
+        "(tests/test_meetings_calendar.py: unknown or revoked keys 404, only the owner's groups)"
+    ),
 }
 SKIPPED_NAMESPACES = {
     "admin": "Django's admin: staff only, with its own permission checks",
@@ -149,6 +156,37 @@ def make_api_token(world) -> int:
     return token.pk
 
 
+def make_meeting(world) -> int:
+    """The facilitator's meeting of the group, a week out (its title is the group's)."""
+    from meetings.services import meeting_create
+
+    title = "The circle meets on Tuesday"
+    world.secrets.append(title)
+    start = timezone.now() + timedelta(days=7)
+    meeting = meeting_create(
+        group=world.group,
+        created_by=world.facilitator,
+        title=title,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=90),
+        link="https://meet.example/circle",
+    )
+    return meeting.pk
+
+
+def make_agenda_item(world) -> int:
+    """A free item on the agenda of the world's meeting."""
+    from meetings.models import AgendaItem, Meeting
+    from meetings.services import agenda_add
+
+    meeting = Meeting.objects.get(pk=made(world, world.makers, "meeting_id"))
+    text = "Choose the circle's next reading"
+    world.secrets.append(text)
+    item = agenda_add(meeting=meeting, text=text)
+    assert AgendaItem.objects.filter(pk=item.pk).exists()
+    return item.pk
+
+
 @pytest.fixture
 def group_object_makers():
     """How to fill URL keywords that later features add, with a real object of the group.
@@ -167,6 +205,8 @@ def group_object_makers():
         "token_id": make_api_token,
         "assignment_id": make_assignment,
         "section_anchor": lambda world: world.reading.sections.first().anchor,
+        "meeting_id": make_meeting,
+        "item_id": make_agenda_item,
     }
 
 
@@ -274,6 +314,7 @@ def skip_reason(route: Route) -> str | None:
 
 
 def fill(route: Route, world, makers) -> dict[str, object]:
+    world.makers = makers  # a maker may need another's object (an agenda item, its meeting)
     values = {}
     for kwarg in route.kwargs:
         if kwarg in TOKEN_KWARGS:
@@ -381,7 +422,7 @@ def snapshot() -> dict:
         "mail": len(mail.outbox),
     }
     # and every row of every table of the project's own apps (annotations included)
-    for label in ("accounts", "readings", "groups", "assignments", "annotations"):
+    for label in ("accounts", "readings", "groups", "assignments", "annotations", "meetings"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = model.objects.count()
     return state
