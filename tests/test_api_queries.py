@@ -279,9 +279,10 @@ WRITES = {
     # tags (the same, and add the new); the row; the version figure; the answer's tags
     "put": 1 + 2 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 1,
     # the annotation; the savepoint and its release; locked; has it replies?; the delete
-    # (what hangs from it read: replies, thread; deleted: tags, +1s, flags, mentions, the
-    # row); its parent locked (a placeholder left with nothing to hold?); the version figure
-    "delete": 1 + 2 + 1 + 1 + 7 + 1 + 1,
+    # (what hangs from it read: replies, thread, meetings' agenda items and live spotlights;
+    # deleted: tags, +1s, flags, mentions, raises, the row); its parent locked (a placeholder
+    # left with nothing to hold?); the version figure
+    "delete": 1 + 2 + 1 + 1 + 10 + 1 + 1,
 }
 
 
