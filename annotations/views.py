@@ -424,6 +424,7 @@ def reading(request, group_slug, reading_slug):
         "reading": reading,
         "article": _article(request, membership, group_reading, article, layer, extras),
         "progress_stylesheet": extras.get("progress_stylesheet"),
+        "live": extras.get("live"),  # meeting mode (meetings/live.py)
         "quote_context": QUOTE_CONTEXT,
         **layer,
     }
@@ -607,20 +608,22 @@ def _plain(html: str) -> str:
 @login_required
 @require_safe
 def version(request, group_slug, reading_slug):
-    """The layer's version figure, for pages that poll for changes: one indexed query, and
-    304 while nothing changed."""
+    """The layer's version figure and meeting mode's (`live`, meetings/live.py), for pages
+    that poll for changes: one indexed query, and 304 while neither changed."""
     found = (
         GroupReading.objects.filter(
             group__slug=group_slug,
             reading__slug=reading_slug,
             group__memberships__user_id=request.user.pk,
         )
-        .values_list("layer_version", flat=True)
+        .values_list("layer_version", "live_version")
         .first()
     )
     if found is None:
         raise Http404("No such group.")
-    return _revalidated(request, json.dumps({"version": found}).encode())
+    layer_version, live_version = found
+    body = json.dumps({"version": layer_version, "live": live_version}).encode()
+    return _revalidated(request, body)
 
 
 def _revalidated(request, body: bytes) -> HttpResponse:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("annotations.urls")),
     path("", include("progress.urls")),
     path("", include("meetings.urls")),
+    path("", include("meetings.live_urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

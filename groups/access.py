@@ -24,6 +24,7 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | view_participation  | a facilitator (who took part, and where the discussion gathered)       |
 | manage_meetings     | a facilitator, the group is active (schedule, agenda, recap, cancel)   |
 | raise               | a member, the group is active ("raise at the meeting" on a thread)     |
+| run_meeting         | a facilitator, the group is active (meeting mode: start, spotlight)    |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -65,6 +66,7 @@ class GroupAction(StrEnum):
     VIEW_PARTICIPATION = "view_participation"
     MANAGE_MEETINGS = "manage_meetings"
     RAISE = "raise"
+    RUN_MEETING = "run_meeting"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.VIEW_PARTICIPATION: [[is_facilitator]],
     GroupAction.MANAGE_MEETINGS: [[is_facilitator, group_active]],
     GroupAction.RAISE: [[is_member, group_active]],
+    GroupAction.RUN_MEETING: [[is_facilitator, group_active]],
 }
 
 

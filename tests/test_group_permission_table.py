@@ -37,6 +37,7 @@ EXPECTED = {
     GroupAction.VIEW_PARTICIPATION: ((N, Y), (N, Y)),
     GroupAction.MANAGE_MEETINGS: ((N, Y), (N, N)),
     GroupAction.RAISE: ((Y, Y), (N, N)),
+    GroupAction.RUN_MEETING: ((N, Y), (N, N)),
 }
 CELLS = [
     (action, role, archived)
@@ -157,6 +158,11 @@ def door(action, group, minutes, member):
                 "ends": "20:30",
                 "link": "https://meet.example/week-1",
             },
+        ),
+        GroupAction.RUN_MEETING: (
+            "post",
+            reverse("live:start", args=[slug, minutes.reading.slug]),
+            {},
         ),
     }[action]
 
