@@ -33,6 +33,7 @@ from annotations.access import (
     withheld_counts,
 )
 from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
+from annotations.extras import thread_extras
 from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, layer_data, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
@@ -105,15 +106,25 @@ def thread(request, group_slug, reading_slug, annotation_id):
     if not items:
         raise Http404
     reply_to = next((i for i in items if str(i.pk) == request.GET.get("reply_to")), None)
+    shown = _thread_root(root, items)
     context = {
         "group": group,
         "membership": membership,
         "reading": group_reading.reading,
-        **_thread_root(root, items),
+        **shown,
         "items": items,
         "reply_to": reply_to,
         "facilitator_ids": facilitator_ids(group),
         "reply_form": ReplyForm(),
+        # Under the root, what apps above this one add (meetings: "raise at the meeting").
+        "thread_extras": thread_extras(
+            membership=membership,
+            root=shown["root"],
+            reading=group_reading.reading,
+            request=request,
+        )
+        if shown["root_visible"]
+        else [],
     }
     template = (
         "annotations/_thread.html" if request.GET.get("fragment") else "annotations/thread.html"

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from assignments.models import Assignment
 from groups.models import EmailInvitation, Membership
+from meetings.panels import next_meetings
 from progress.week import current, this_week
 from readings.models import Reading
 
@@ -48,6 +49,8 @@ def home(request):
         "invitations": invitations,
         "readings": readings,
         "week": week,
+        "meetings": next_meetings(request.user, now=now),  # each group's next (one query)
+        "now": now,
     }
     return render(request, "home.html", context)
 

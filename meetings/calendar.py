@@ -7,7 +7,7 @@ events out of the next fetch; nothing else of anyone's is in it.
   link), its agenda page in the DESCRIPTION, and STATUS:CANCELLED (and "Cancelled:" before the
   title, which some calendar apps show instead) once cancelled.
 - A due date is a VEVENT at the due instant, without an end (a moment, not busy time: TRANSP
-  TRANSPARENT), with the UID `assignment-<pk>@<SITE_DOMAIN>`.
+  TRANSPARENT), with the UID `assignment-<pk>@<SITE_DOMAIN's host>`.
 - DTSTAMP and LAST-MODIFIED are when the event last changed (the calendar has no METHOD, so
   DTSTAMP means exactly that), which keeps the feed's bytes, and its ETag, the same between
   fetches while nothing changed.
@@ -21,7 +21,7 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 
 from assignments.models import Assignment
 from groups.models import Membership
@@ -34,7 +34,7 @@ PRODID = "-//Commonplace//Meetings and due dates//EN"
 
 
 def assignment_uid(assignment_id: int) -> str:
-    return f"assignment-{assignment_id}@{settings.SITE_DOMAIN}"
+    return f"assignment-{assignment_id}@{settings.SITE_DOMAIN.split(':')[0]}"
 
 
 def feed_etag(body: bytes) -> str:
@@ -63,7 +63,7 @@ def feed_for(user, *, request, now=None) -> bytes:
     calendar.add("x-wr-calname", "Commonplace: your reading groups")
     calendar.add("x-wr-caldesc", "Meetings and due dates of your groups on Commonplace.")
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     for meeting in meetings:
         calendar.add_component(_meeting_event(meeting, request))
     for assignment in assignments:

@@ -4,7 +4,7 @@ thread page's raise button and "discussed" mark (through annotations.extras), an
 site's home (commonplace.views), each group's next meeting.
 """
 
-from django.db.models import Count, Exists, Subquery
+from django.db.models import Count, Exists, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -45,31 +45,29 @@ def _upcoming(meetings, now):
 
 def group_home_panel(request, page: dict) -> tuple[str, dict]:
     """The group's next meeting (its time, the call's link, made prominent from 15 minutes
-    before the start until the end, its agenda) and the last one held, with its recap. Two
-    queries."""
+    before the start until the end, its agenda), the cancelled ones before it, and the last
+    one held, with its recap. One query: the meetings not over yet and the two latest started
+    (the last one held is among them, when a meeting is running too)."""
     group, membership = page["group"], page["membership"]
     now = timezone.now()
-    coming = list(
-        Meeting.objects.filter(group=group, starts_at__gt=now - LONGEST)
+    started = Meeting.objects.filter(
+        group=group, cancelled_at__isnull=True, starts_at__lte=now
+    ).order_by("-starts_at", "-pk")
+    meetings = list(
+        Meeting.objects.filter(group=group)
+        .filter(Q(starts_at__gt=now - LONGEST) | Q(pk__in=started.values("pk")[:2]))
         .select_related("assignment", "group")
-        .order_by("starts_at", "pk")[: UPCOMING_SHOWN + 4]
+        .order_by("starts_at", "pk")[: UPCOMING_SHOWN + 8]
     )
-    coming = [m for m in coming if ends_at(m) > now][:UPCOMING_SHOWN]
-    next_meeting, cancelled = _upcoming(coming, now)
-    last = (
-        Meeting.objects.filter(group=group, cancelled_at__isnull=True, starts_at__lte=now)
-        .exclude(pk=getattr(next_meeting, "pk", None))
-        .order_by("-starts_at", "-pk")
-        .first()
-    )
-    if last is not None and ends_at(last) > now:
-        last = None  # still running: it is the next meeting
+    held = [m for m in meetings if m.cancelled_at is None and ends_at(m) <= now]
+    next_meeting, cancelled = _upcoming([m for m in meetings if ends_at(m) > now], now)
+    last = held[-1] if held else None
     if last is not None:
         last.phase = phase(last, now)
     context = {
         "stylesheet": STYLESHEET,
         "next": next_meeting,
-        "cancelled": cancelled,
+        "cancelled": cancelled[:UPCOMING_SHOWN],
         "last": last,
         "can_manage": group_permits(membership, GroupAction.MANAGE_MEETINGS),
         "now": now,
@@ -86,7 +84,7 @@ def next_meetings(user, *, now=None) -> list[Meeting]:
         Meeting.objects.filter(
             group_id__in=groups, cancelled_at__isnull=True, starts_at__gt=now - LONGEST
         )
-        .select_related("group")
+        .select_related("group", "assignment")
         .order_by("starts_at", "pk")
     )
     shown, seen = [], set()
@@ -103,7 +101,7 @@ def next_meetings(user, *, now=None) -> list[Meeting]:
 # --- the thread page (annotations.extras) ------------------------------------------------------
 
 
-def thread_extras(*, membership, root, request=None, **_) -> list[str]:
+def thread_extras(*, membership, root, reading, request=None, **_) -> list[str]:
     """Under a thread's first note: "Raise at the meeting" (a member's one-click toggle, with
     how many raised it) and "Discussed at the meeting of 14 Jan". One query, none for a thread
     that cannot be raised or discussed (private)."""
@@ -139,7 +137,7 @@ def thread_extras(*, membership, root, request=None, **_) -> list[str]:
         return []
     context = {
         "group": group,
-        "reading_slug": root.reading.slug,
+        "reading_slug": reading.slug,
         "root": root,
         "raised": row["raised"] or 0,
         "mine": row["mine"],

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -324,15 +324,14 @@ def _next_position(meeting: Meeting) -> int:
 
 @transaction.atomic
 def agenda_pin(*, meeting: Meeting, by: Membership, thread: Annotation) -> AgendaItem:
-    """Pin a thread (its root) last on the meeting's agenda. `by` is the facilitator's
-    membership: the thread must be one of their group's that they may see, shared, not
-    hidden."""
+    """Pin a thread (its root annotation) last on the meeting's agenda. `by` is the
+    facilitator's membership: the thread must be one of their group's that they may see,
+    shared, not hidden or deleted (meetings.services.pinnable)."""
     _same_group(meeting, by.group)
     meeting = _locked(meeting)
     _writable(meeting.group)
     _not_cancelled(meeting)
-    root_id = getattr(thread, "root_id", None) or getattr(thread, "pk", thread)
-    found = pinnable(by).filter(pk=root_id, group_id=meeting.group_id).first()
+    found = pinnable(by).filter(pk=thread.pk, group_id=meeting.group_id).first()
     if found is None:
         raise MeetingError(
             "That thread cannot be pinned here: it is not a shared thread of this group.",
@@ -437,11 +436,7 @@ def raise_toggle(*, membership: Membership, thread: Annotation, raised: bool) ->
     if not raised:
         Raise.objects.filter(annotation=thread, user_id=membership.user_id).delete()
         return False
-    try:
-        with transaction.atomic():
-            Raise.objects.get_or_create(annotation=thread, user_id=membership.user_id)
-    except IntegrityError:
-        pass  # raised twice at once: once is what counts
+    Raise.objects.get_or_create(annotation=thread, user_id=membership.user_id)
     return True
 
 

@@ -824,8 +824,9 @@ def test_a_signed_out_visitor_is_sent_to_log_in_for_everything(client, walled):
 READING_PAGE_QUERIES = {"member": 12, "facilitator": 14}
 LAYER_QUERIES = {"member": 6, "facilitator": 6}
 # session, user, group reading with membership, the annotation, the thread, tags, +1 counts,
-# the viewer's +1s, facilitator ids
-THREAD_PAGE_QUERIES = 8
+# the viewer's +1s, facilitator ids; and what apps above add under the root (annotations/
+# extras.py): meetings' raises and "discussed on", one query
+THREAD_PAGE_QUERIES = 9
 
 
 def bulk_layer(group, essay, authors, roots: int, replies: int) -> list[Annotation]:

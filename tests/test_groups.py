@@ -836,8 +836,9 @@ def queries_for(client, address: str) -> int:
 
 
 # session, user, then the page's own: membership, people, readings (links, invitations);
-# the group home's panels (progress): this week's assignments, the count of what is new
-QUERY_PINS = {"detail": 7, "invitations": 6, "home": 6}
+# the group home's panels: (progress) this week's assignments, the count of what is new;
+# (meetings) the next and the last meeting; the site's home: each group's next meeting
+QUERY_PINS = {"detail": 8, "invitations": 6, "home": 6}
 
 
 @pytest.mark.parametrize("page", QUERY_PINS)
