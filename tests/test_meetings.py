@@ -965,3 +965,33 @@ def test_where_a_meeting_stands(offset, expected, phase_name):
     meeting = Meeting(starts_at=NOW, duration_minutes=90)
     assert relative(meeting, zone=UTC, now=NOW + offset) == expected
     assert phase(meeting, NOW + offset).name == phase_name
+
+
+# --- the demo's meetings ------------------------------------------------------------------------
+
+
+def test_the_demo_meetings_are_seeded_once(group, facilitator, member, essay, comment):
+    from meetings.seeding import seed_meetings
+
+    group.time_zone = "America/Chicago"
+    group.save(update_fields=["time_zone"])
+    other = create(group, essay, member, quote=QUOTES[1], body="Who are they?")
+    third = create(group, essay, facilitator, quote=QUOTES[2], body="Why strikes?")
+
+    last, coming = seed_meetings(
+        group=group, facilitator=facilitator, discussed=[comment, other], pinned=[third, other]
+    )
+    assert seed_meetings(group=group, facilitator=facilitator) == []
+
+    now = timezone.now()
+    last.refresh_from_db()
+    assert last.starts_at < now - timedelta(days=6) and last.recap_html
+    assert last.agenda.filter(discussed_at__isnull=False).count() == 2
+    assert now + timedelta(days=5) < coming.starts_at < now + timedelta(days=7)
+    assert coming.starts_at.astimezone(ZoneInfo("America/Chicago")).hour == 19
+    assert [(i.thread_id, bool(i.text)) for i in coming.agenda.order_by("position")] == [
+        (None, True),
+        (third.pk, False),
+        (other.pk, False),
+    ]
+    assert Meeting.objects.count() == 2
