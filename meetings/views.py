@@ -187,7 +187,10 @@ def meeting_recap(request, group_slug, meeting_id):
         try:
             services.meeting_recap(group=group, meeting=meeting, recap=form.cleaned_data["recap"])
         except services.MeetingError as error:
-            form.add_error("recap" if error.field == "recap" else None, str(error))
+            if error.field != "recap":  # not yet, or cancelled: the page shows no form then
+                messages.error(request, str(error))
+                return redirect(_meeting_url(group, meeting, "recap"))
+            form.add_error("recap", str(error))
         else:
             messages.success(request, "The recap is saved: it shows on the group's home.")
             return redirect(_meeting_url(group, meeting, "recap"))
@@ -226,7 +229,10 @@ def agenda_add(request, group_slug, meeting_id):
         try:
             services.agenda_add(meeting=meeting, text=form.cleaned_data["text"])
         except services.MeetingError as error:
-            form.add_error("text" if error.field == "text" else None, str(error))
+            if error.field != "text":  # a cancelled meeting: the page shows no form then
+                messages.error(request, str(error))
+                return redirect(_meeting_url(group, meeting, "agenda"))
+            form.add_error("text", str(error))
         else:
             messages.success(request, "Added to the agenda.")
             return redirect(_meeting_url(group, meeting, "agenda"))

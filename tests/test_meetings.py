@@ -995,3 +995,21 @@ def test_the_demo_meetings_are_seeded_once(group, facilitator, member, essay, co
         (other.pk, False),
     ]
     assert Meeting.objects.count() == 2
+
+
+def test_a_recap_too_early_says_why_on_the_meetings_page(client, group, meeting, facilitator):
+    client.force_login(facilitator)
+    response = client.post(
+        reverse("meetings:recap", args=[group.slug, meeting.pk]), {"recap": "Early"}, follow=True
+    )
+    assert "The meeting has not started yet" in text_of(response)
+    assert Meeting.objects.get().recap == ""
+
+
+def test_an_item_too_long_is_shown_beside_the_field(client, group, meeting, facilitator):
+    client.force_login(facilitator)
+    response = client.post(
+        reverse("meetings:agenda_add", args=[group.slug, meeting.pk]), {"text": ""}
+    )
+    assert response.status_code == 400 and "Write the item." in text_of(response)
+    assert not AgendaItem.objects.exists()
