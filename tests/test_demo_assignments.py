@@ -65,3 +65,18 @@ def test_seeding_again_adds_nothing(seeded):
         Annotation.objects.count(),
         SectionRead.objects.count(),
     ) == counts
+
+
+def test_tuesday_has_last_weeks_meeting_and_the_next_one(seeded):
+    from meetings.models import Meeting
+
+    past, upcoming = Meeting.objects.filter(group__slug="tuesday-reading-circle").order_by(
+        "starts_at"
+    )
+    now = timezone.now()
+    assert past.starts_at < now and past.recap
+    assert past.agenda.filter(discussed_at__isnull=False, thread__isnull=False).count() == 2
+    assert timedelta(days=5) < upcoming.starts_at - now < timedelta(days=7)
+    assert upcoming.assignment.title == "Week 2: Why the working class"
+    assert upcoming.agenda.filter(thread__isnull=False).count() == 2
+    assert upcoming.agenda.filter(thread__isnull=True).count() == 1

@@ -14,6 +14,7 @@ from annotations.services import annotation_create, annotation_mark_answer
 from assignments.models import Assignment, SectionRead
 from assignments.services import assignment_create
 from groups.models import GroupReading, Membership, ReadingGroup
+from meetings.seeding import seed_meetings
 from readings.models import Reading
 from readings.services import reading_import
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             groups = seed_groups(people, essay)
             seed_annotations(people, groups, essay)
             seed_assignments(people, groups, essay)
+            seed_demo_meetings(people, groups, essay)
         self.stdout.write(self.style.SUCCESS(f"Demo ready: “{essay.title}” is in the library."))
         self.stdout.write("")
         self.stdout.write(
@@ -436,3 +438,30 @@ def seed_assignments(people, groups, essay) -> None:
 
     sam = Membership.objects.get(group=tuesday, user=people["sam"])
     SectionRead.objects.get_or_create(membership=sam, reading=essay, section=sections[0].anchor)
+
+
+# --- meetings ---------------------------------------------------------------------------------
+#
+# Tuesday Reading Circle: last week's meeting (a recap; Fran's question and Sam's strike comment
+# marked discussed) and the one in six days on Week 2 (a free item, then Week 2's two prompts
+# pinned). meetings.seeding makes them through the services; it leaves a group with meetings.
+
+
+def seed_demo_meetings(people, groups, essay) -> None:
+    tuesday = next(group for group in groups if group.slug == "tuesday-reading-circle")
+    threads = Annotation.objects.filter(
+        group=tuesday, reading=essay, parent__isnull=True, visibility="group"
+    )
+    discussed = [
+        threads.filter(author=people["fran"], prompt_of__isnull=True).order_by("pk").first(),
+        threads.filter(author=people["sam"]).order_by("pk").first(),
+    ]
+    week2 = Assignment.objects.filter(group_reading__group=tuesday).order_by("pk").first()
+    pinned = list(threads.filter(prompt_of=week2).order_by("pk")) if week2 else []
+    seed_meetings(
+        group=tuesday,
+        facilitator=people["fran"],
+        assignment=week2,
+        discussed=[thread for thread in discussed if thread is not None],
+        pinned=pinned,
+    )
