@@ -281,7 +281,15 @@ def test_no_meetings_page_has_a_serious_accessibility_violation(
     assert not problems, f"{len(problems)} serious or critical violations:\n" + "\n".join(problems)
 
 
-SHOTS_OF = ["group home", "agenda (facilitator)", "agenda", "meetings list (facilitator)"]
+SHOTS_OF = [
+    "group home",
+    "agenda (facilitator)",
+    "agenda",
+    "meetings list (facilitator)",
+    "past meeting (facilitator)",
+    "thread with raise",
+    "site home",
+]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
