@@ -309,3 +309,18 @@ def test_screenshots_of_the_meetings_pages(browser, live_server, meetings_world,
             page.screenshot(path=str(SHOTS / f"{name}-{width}-{scheme}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_member_raises_a_thread_from_the_reading_pages_panel(
+    phone_page, live_server, group, member, threads
+):
+    strikes = threads["strikes"]
+    signed_in(phone_page, live_server, member)
+    phone_page.goto(f"/groups/{group.slug}/readings/{strikes.reading.slug}/#a-{strikes.pk}")
+    panel = phone_page.locator(".panel-sheet")
+    button = panel.get_by_role("button", name="Raise at the meeting")
+    button.wait_for()
+    button.click()
+    panel.get_by_text("Raised by 1 (you too)").wait_for()
+    assert Raise.objects.filter(annotation=strikes, user=member).exists()
+    assert phone_page.url.split("#")[0].endswith(f"/readings/{strikes.reading.slug}/")
