@@ -19,12 +19,12 @@ from meetings.models import Meeting
 
 MEETING_LINK = "https://meet.example/tuesday-reading-circle"
 RECAP = (
-    "We read the introduction together and agreed on where the essay starts.\n\n"
-    "- **Full democracy** is the premise, not the finish line: María's question stays open "
-    "for Week 2.\n"
+    "We read the introduction together.\n\n"
+    "- Stalinism and social democracy both hand socialism *down* to workers: María's answer "
+    "to Fran's question carried the evening.\n"
     "- Sam's strike example held up; Lee wants to hear more about the organising *before* a "
     "walkout.\n"
-    "- For next time: read “Why the working class” and bring one example from your own work."
+    "- For Tuesday: read “Why the working class” and answer the two prompts in the margin."
 )
 
 
@@ -37,6 +37,7 @@ def seed_meetings(
     discussed=(),
     pinned=(),
     free_item: str = "Check-in: one sentence each on what stayed with you",
+    recap: str = RECAP,
     hour: time = time(19, 0),
     now=None,
 ) -> list[Meeting]:
@@ -65,7 +66,7 @@ def seed_meetings(
     for thread in discussed:
         item = services.agenda_pin(meeting=last, by=by, thread=thread)
         services.agenda_mark_discussed(item=item, now=last_start + timedelta(minutes=30))
-    services.meeting_recap(group=group, meeting=last, recap=RECAP, now=now)
+    services.meeting_recap(group=group, meeting=last, recap=recap, now=now)
 
     next_start = from_group_time(today + timedelta(days=6), hour, zone)
     coming = services.meeting_create(
