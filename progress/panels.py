@@ -1,7 +1,8 @@
 """What progress adds to the pages of apps below it, through groups.panels (registered in
 apps.py): the group home's panel, and the group reading page's extras."""
 
-from django.template.loader import render_to_string
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
 from django.urls import reverse
 
 from assignments.models import SectionRead
@@ -61,6 +62,10 @@ def reading_page_extras(
     }
     if request is not None:
         group, reading = membership.group, group_reading.reading
+        # One template, rendered without the request's context processors (a page has a dozen
+        # sections): the CSRF token and the way back are given to it.
+        button = get_template("progress/_section_read_button.html")
+        token, here = get_token(request), request.get_full_path()
 
         def section_button(anchor: str, label: str) -> str:
             context = {
@@ -69,8 +74,10 @@ def reading_page_extras(
                 "section_anchor": anchor,
                 "is_read": anchor in read,
                 "section_label": label,
+                "csrf_token": token,
+                "next": f"{here}#{anchor}",
             }
-            return render_to_string("progress/_section_read_button.html", context, request)
+            return button.render(context)
 
         found["section_button"] = section_button
     if new:
