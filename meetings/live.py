@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -54,6 +54,7 @@ from meetings.models import AgendaItem, LiveSession, Meeting
 # A meeting "is on" from an hour before it starts until an hour after it ends: starting
 # meeting mode then ties it to that meeting (its agenda can be spotlighted from the page).
 MEETING_SLACK = timedelta(hours=1)
+MEETING_LONGEST = timedelta(hours=3)  # for the page's hint that a meeting is on (one query)
 AGENDA_LABEL_LENGTH = 120
 
 
@@ -302,27 +303,42 @@ def _agenda(membership, meeting) -> list[dict]:
     return items
 
 
-def reading_page_extras(*, membership, group_reading, **_) -> dict:
+def reading_page_extras(*, membership, group_reading, now: datetime | None = None, **_) -> dict:
     """For the group reading page (groups.panels.reading_extras), `live`: whether meeting
-    mode runs and who leads it, whether this member may run it, and the addresses the page
-    needs. At most one query, none on a reading where meeting mode never ran."""
-    running = None
-    if group_reading.live_version and not membership.group.is_archived:
-        running = (
-            LiveSession.objects.filter(group_reading=group_reading, ended_at__isnull=True)
-            .select_related("started_by")
-            .order_by()
-            .first()
+    mode runs and who leads it, whether one of the group's meetings is on (the page then asks
+    for news more often, so that meeting mode reaches it within seconds once started), whether
+    this member may run it, and the addresses the page needs. One query."""
+    now = now or timezone.now()
+    running = LiveSession.objects.filter(group_reading_id=OuterRef("pk"), ended_at__isnull=True)
+    meeting_on = Meeting.objects.filter(
+        group_id=OuterRef("group_id"),
+        cancelled_at__isnull=True,
+        starts_at__lte=now + MEETING_SLACK,
+        starts_at__gte=now - MEETING_SLACK - MEETING_LONGEST,
+    )
+    session, leader_id, name, username, on = (
+        GroupReading.objects.filter(pk=group_reading.pk)
+        .values_list(
+            Subquery(running.values("pk")[:1]),
+            Subquery(running.values("started_by_id")[:1]),
+            Subquery(running.values("started_by__display_name")[:1]),
+            Subquery(running.values("started_by__username")[:1]),
+            Exists(meeting_on),
         )
+        .order_by()
+        .first()
+    )
+    archived = membership.group.is_archived
     args = [membership.group.slug, group_reading.reading.slug]
-    leader = running and running.started_by
     return {
         "live": {
-            "running": running is not None,
-            "leader": leader.public_name if leader else "A former member",
-            "leading": running is not None and running.started_by_id == membership.user_id,
+            "running": session is not None and not archived,
+            "leader": name or username or "A former member",
+            "leading": leader_id == membership.user_id,
+            "meeting_on": on and not archived,
             "can_run": group_permits(membership, GroupAction.RUN_MEETING),
             "version": group_reading.live_version,
+            "layer_version": group_reading.layer_version,  # what the page's layer.json is at
             "state_url": reverse("live:state", args=args),
             "start_url": reverse("live:start", args=args),
             "end_url": reverse("live:end", args=args),

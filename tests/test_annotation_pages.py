@@ -819,9 +819,10 @@ def test_a_signed_out_visitor_is_sent_to_log_in_for_everything(client, walled):
 # session, user, the group reading with its group, reading and the person's membership; the
 # visit (one UPDATE, at most once a minute); the article's sections and blocks; the sections
 # marked read; members; the class's rows and their tags (and, for a facilitator, open flags);
-# the person's own private and hidden rows; the assignments. A facilitator's heat map: one
-# query more.
-READING_PAGE_QUERIES = {"member": 12, "facilitator": 14}
+# the person's own private and hidden rows; the assignments; meeting mode (meetings/live.py:
+# whether it runs and who leads it, whether a meeting of the group is on, in one query). A
+# facilitator's heat map: one query more.
+READING_PAGE_QUERIES = {"member": 13, "facilitator": 15}
 LAYER_QUERIES = {"member": 6, "facilitator": 6}
 # session, user, group reading with membership, the annotation, the thread, tags, +1 counts,
 # the viewer's +1s, facilitator ids; and what apps above add under the root (annotations/

@@ -500,28 +500,42 @@ def test_the_reading_page_shows_the_banner_while_meeting_mode_runs(
     assert 'data-running="1"' in page
 
 
-def test_the_reading_pages_extras_cost_one_query_once_meeting_mode_ran(
-    group, essay, member, started, django_assert_num_queries
+@pytest.mark.parametrize("ran", [False, True])
+def test_the_reading_pages_extras_cost_one_query(
+    group, essay, member, facilitator, django_assert_num_queries, ran
 ):
     from meetings.live import reading_page_extras
 
+    if ran:
+        live_start(group_reading=gr(group, essay), by=membership(group, facilitator))
     group_reading = gr(group, essay)
     mine = membership(group, member)
     with django_assert_num_queries(1):
-        assert reading_page_extras(membership=mine, group_reading=group_reading)["live"]["running"]
+        live = reading_page_extras(membership=mine, group_reading=group_reading)["live"]
+    assert live["running"] is ran
+    assert live["leader"] == "Fran Facilitator" if ran else True
+    assert live["leading"] is False
 
 
-def test_the_reading_pages_extras_cost_nothing_where_meeting_mode_never_ran(
-    group, essay, member, django_assert_num_queries
-):
+@pytest.mark.parametrize(
+    ("starts_in", "on"),
+    [
+        (timedelta(hours=2), False),
+        (timedelta(minutes=50), True),
+        (timedelta(0), True),
+        (-timedelta(hours=2), True),
+        (-timedelta(hours=6), False),
+    ],
+)
+def test_the_reading_page_knows_when_a_meeting_is_on(group, essay, member, starts_in, on):
     from meetings.live import reading_page_extras
 
-    group_reading = gr(group, essay)
-    mine = membership(group, member)
-    with django_assert_num_queries(0):
-        assert not reading_page_extras(membership=mine, group_reading=group_reading)["live"][
-            "running"
-        ]
+    Meeting.objects.create(group=group, title="Week 2", starts_at=timezone.now() + starts_in)
+    Meeting.objects.create(
+        group=group, title="Cancelled", starts_at=timezone.now(), cancelled_at=timezone.now()
+    )
+    live = reading_page_extras(membership=membership(group, member), group_reading=gr(group, essay))
+    assert live["live"]["meeting_on"] is on
 
 
 def version_url(group, essay) -> str:

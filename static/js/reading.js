@@ -48,9 +48,11 @@ const page = {
   active: null, // the thread open in the panel: its marks are drawn active
   cards: null, // the cards in the margin (./reading/cards.js), once the layer is drawn
   /** Redraw the blocks `item` covers after it was added or removed; with no item, all. */
+  live: null, // meeting mode and live updates (./reading/live.js), once the layer is drawn
   redraw: (item) => {
     const done = item ? redrawAround(page, item) : drawHighlights(page);
     page.cards?.changed();
+    page.live?.redrawn();
     return done;
   },
   refreshMargins: () => {
@@ -152,6 +154,7 @@ drawn.then(
       setTimeout(() => {
         stamp("painted");
         startCards();
+        startLive();
       }),
     );
     initMatches(page);
@@ -180,6 +183,16 @@ function startCards() {
       { timeout: 1000 },
     ),
   );
+}
+
+/** Meeting mode and live updates, once the highlights are drawn and painted: like the cards,
+ *  their module is asked for only now, so it never holds up the first drawing. */
+function startLive() {
+  if (!document.querySelector("[data-live]")) return;
+  import("./reading/live.js").then(({ createLive }) => {
+    page.live = createLive(page, panel);
+    page.live.start();
+  });
 }
 
 const wanted = /^#a-(\d+)$/.exec(location.hash);

@@ -116,6 +116,7 @@ export function createPanel(page) {
     }
     enhance(body);
     if (root) page.cards?.threadShown(Number(root), body);
+    if (root) page.live?.threadShown(Number(root), body);
     if (focus) body.focus();
   }
 
@@ -252,5 +253,5 @@ export function createPanel(page) {
     if (pick) openThread(Number(pick.dataset.thread));
   });
 
-  return { element, body, open, close, undock, say, openThread, showPicker };
+  return { element, body, open, close, undock, say, openThread, showPicker, enhance };
 }

@@ -95,7 +95,9 @@ export function initToolbar(page, panel) {
     const target = pending;
     toolbar.hidden = true;
     document.getSelection().removeAllRanges();
-    if (action === "highlight") {
+    if (action === "spotlight") {
+      page.live?.spotlightPassage(target); // meeting mode (./live.js), a facilitator's
+    } else if (action === "highlight") {
       try {
         await createAnnotation(page, target, { motivation: "highlighting" });
       } catch (error) {
