@@ -361,7 +361,7 @@ def _wants_json(request) -> bool:
     )
 
 
-def _answer(request, membership, group_reading, *, done: str = "", error: LiveError = None):
+def _answer(request, membership, group_reading, *, done: str = "", error: LiveError | None = None):
     """The state as JSON to the page's script (or the error, with its status); a plain form
     goes back to the reading page with a message."""
     if _wants_json(request):

@@ -19,7 +19,6 @@ file uses none of pytest-django's database fixtures.
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -359,10 +358,10 @@ def test_meeting_mode_looks_finished_and_axe_finds_nothing_serious(browser, two_
     fran.locator(f"mark.hl-{world['thread']}").first.click()
     fran.get_by_role("button", name="Spotlight this thread").click()
     expect(fran.locator("[data-live-spot]")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fran.screenshot(path=str(SHOTS / "meeting-1280-light-facilitator.png"))
     fran.context.close()
 
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True)
     problems = []
     devices = {
         "1280": {"viewport": {"width": 1280, "height": 900}},
@@ -436,6 +435,8 @@ def test_in_meeting_mode_a_new_note_out_of_view_is_counted_not_jumped_to(
     expect(marker).to_have_text("↓ 1 new", timeout=WITHIN)
     expect(page.locator(f"mark.hl-{note.pk}")).to_have_count(1)  # drawn, out of view
     assert page.evaluate("() => window.scrollY") == 0  # the reader stays where they were
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "new-notes-marker-1280-light.png"))
     marker.click()
     expect(marker).to_be_hidden()
     page.wait_for_function(
@@ -459,6 +460,8 @@ def test_outside_meeting_mode_new_notes_wait_behind_show_new_notes(
     offer = page.get_by_role("button", name="Show 1 new note")
     expect(offer).to_be_visible(timeout=WITHIN)
     expect(page.locator(f"mark.hl-{note.pk}")).to_have_count(0)  # not drawn unasked
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "show-new-notes-1280-light.png"))
     offer.click()
     expect(page.locator(f"mark.hl-{note.pk}")).to_have_count(1)
     expect(offer).to_be_hidden()
@@ -466,6 +469,43 @@ def test_outside_meeting_mode_new_notes_wait_behind_show_new_notes(
         f"""() => {{ const b = document.querySelector('mark.hl-{note.pk}').getBoundingClientRect();
                     return b.top > 0 && b.bottom < innerHeight; }}"""
     )
+
+
+def test_a_facilitator_spotlights_selected_words_and_a_member_not_following_is_not_moved(
+    transactional_db, browser, live_server, login, group, essay, facilitator, member
+):
+    from meetings.models import LiveSession
+    from tests.test_browser_annotations import select_phrase
+
+    start_meeting_mode(group, essay, facilitator)
+    world = {"group": group.slug, "essay": essay.slug}
+    fran = open_reading(login(person(browser, live_server.url, "-"), facilitator), world)
+    maria = open_reading(login(person(browser, live_server.url, "-"), member), world)
+    maria.get_by_role("button", name="Follow the facilitator").click()  # off, for this tab
+    expect(maria.get_by_role("button", name="Follow the facilitator")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+
+    phrase = "ordinary people"
+    select_phrase(fran, 2, phrase)
+    fran.locator("#selection-toolbar").get_by_role("button", name="Spotlight").click()
+    expect(fran.locator("[data-live-spot]")).to_contain_text(phrase)
+    session = LiveSession.objects.get(ended_at__isnull=True)
+    text = essay.canonical_text()
+    assert text[session.spotlight_start : session.spotlight_end] == phrase
+
+    # Maria's page marks it and says so, but stays where she was: she is not following.
+    expect(maria.locator("[data-live-spot]")).to_contain_text(phrase, timeout=WITHIN)
+    expect(maria.locator(".live-spotlit")).to_have_count(1)
+    expect(maria.locator("[data-live-announce]")).to_contain_text("spotlighted the passage")
+    assert maria.evaluate("() => window.scrollY") == 0
+    maria.reload()  # following stays off in this tab
+    open_reading(maria, world)
+    expect(maria.get_by_role("button", name="Follow the facilitator")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    for page in (fran, maria):
+        page.context.close()
 
 
 def test_the_page_backs_off_while_the_server_fails_and_recovers_after(

@@ -122,8 +122,9 @@ export function createLive(page, panel) {
   let lastAsked = 0;
   let follow = readFollow();
   let seenSpot = null; // the `at` of the spotlight last followed
-  let opening = true; // until the first state from the server: a spotlight is jumped to
-  let offer = null; // outside meeting mode: the layer waiting behind "Show N new notes"
+  let opening = true; // until the page's first state from the server: a spotlight is jumped to
+  const settled = () => (opening = false);
+  let offer = false; // outside meeting mode: new notes wait behind "Show N new notes"
   let unseen = []; // ids of new notes out of view, behind the "N new" button
   const waiting = new Map(); // id → item, redraws held while the reader's selection is there
 
@@ -146,6 +147,7 @@ export function createLive(page, panel) {
     asking = true;
     timer = 0;
     const began = performance.now();
+    let took = TIMEOUT_MS;
     lastAsked = Date.now();
     let ok = false;
     try {
@@ -155,22 +157,23 @@ export function createLive(page, panel) {
         headers: etag ? { "If-None-Match": etag } : {},
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
+      took = performance.now() - began;
       if (response.redirected || response.status === 403 || response.status === 404) {
         // Signed out, or no longer in the group: nothing more to learn here.
         stopped = true;
       } else if (response.status === 304) ok = true;
       else if (response.ok) {
-        const figures = await response.json();
+        await changed(await response.json());
+        // Only once what changed is taken in: a failure on the way is asked about again.
         etag = response.headers.get("ETag");
-        await changed(figures);
         ok = true;
       }
     } catch {
-      // A network error or a timeout: counted below, and asked again later.
+      // A network error, a timeout, a failed live.json or layer.json: counted below, and
+      // asked again later.
     }
     asking = false;
-    const slow = performance.now() - began > SLOW_MS;
-    failures = ok && !slow ? 0 : Math.min(failures + 1, 16);
+    failures = ok && took <= SLOW_MS ? 0 : Math.min(failures + 1, 16);
     schedule();
   }
 
@@ -181,12 +184,12 @@ export function createLive(page, panel) {
 
   async function changed(figures) {
     if (figures.live !== known.live) {
-      known.live = figures.live;
       await refreshState();
+      known.live = figures.live;
     }
     if (figures.version !== known.version) {
-      known.version = figures.version;
       await refreshLayer();
+      known.version = figures.version;
     }
   }
 
@@ -196,7 +199,6 @@ export function createLive(page, panel) {
     const response = await fetch(section.dataset.state, { credentials: "same-origin" });
     if (!response.ok) throw new Error(`live.json said ${response.status}`);
     applyState(await response.json());
-    opening = false;
   }
 
   function applyState(next) {
@@ -225,7 +227,7 @@ export function createLive(page, panel) {
     }
     showAgenda(next.agenda);
     showSpotlight(running ? next.spotlight : null);
-    if (running && offer) showOffer(); // what waited now goes in at once
+    if (running && offer) takeAll(); // what waited now goes in at once
   }
 
   function announce(text) {
@@ -478,11 +480,24 @@ export function createLive(page, panel) {
     const diff = layerChanges(page.layer, items);
     if (!diff.added.length && !diff.removed.length && !diff.changed.length) return;
     if (running || !diff.news) {
-      offer = null;
+      offer = false;
       merge(diff);
     } else {
-      offer = items;
+      offer = true;
       showOffer(diff.news);
+    }
+  }
+
+  /** Everything new, now (asked for again: the reader may have added notes meanwhile). */
+  async function takeAll({ reveal = false } = {}) {
+    offer = false;
+    marker.hidden = true;
+    try {
+      merge(layerChanges(page.layer, await loadLayer(page.config, page.filters)), { reveal });
+    } catch {
+      offer = true; // asked again on the next click
+      marker.textContent = "New notes could not be loaded: try again";
+      marker.hidden = false;
     }
   }
 
@@ -573,26 +588,11 @@ export function createLive(page, panel) {
   marker.className = "live-new";
   marker.hidden = true;
   document.body.append(marker);
-  marker.addEventListener("click", () => {
-    if (offer) {
-      const diff = layerChanges(page.layer, offer);
-      offer = null;
-      marker.hidden = true;
-      merge(diff, { reveal: true });
-      return;
-    }
-    goToNew();
-  });
+  marker.addEventListener("click", () => (offer ? takeAll({ reveal: true }) : goToNew()));
 
-  function showOffer(news) {
-    if (running) {
-      const diff = layerChanges(page.layer, offer);
-      offer = null;
-      merge(diff);
-      return;
-    }
-    const count = news ?? layerChanges(page.layer, offer).news;
+  function showOffer(count) {
     marker.textContent = `Show ${plural(count, "new note", "new notes")}`;
+    marker.removeAttribute("aria-label");
     marker.classList.add("live-new--offer");
     marker.hidden = false;
   }
@@ -719,7 +719,8 @@ export function createLive(page, panel) {
       fitUnderHeader();
       section.hidden = !running && !canRun;
       applyState(state);
-      if (running) refreshState().catch(() => {});
+      if (running) refreshState().then(settled, settled);
+      else settled();
       schedule(running ? MEETING_MS : nextDelay({ base: pace(), failures: 0 }));
     },
 
