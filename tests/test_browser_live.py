@@ -358,8 +358,14 @@ def test_meeting_mode_looks_finished_and_axe_finds_nothing_serious(browser, two_
     fran.locator(f"mark.hl-{world['thread']}").first.click()
     fran.get_by_role("button", name="Spotlight this thread").click()
     expect(fran.locator("[data-live-spot]")).to_be_visible()
+    expect(fran.get_by_role("button", name="Spotlight this thread")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     fran.screenshot(path=str(SHOTS / "meeting-1280-light-facilitator.png"))
+    fran.set_viewport_size({"width": 375, "height": 740})
+    settle(fran)
+    fran.screenshot(path=str(SHOTS / "meeting-375-light-facilitator.png"))
     fran.context.close()
 
     problems = []
@@ -432,7 +438,8 @@ def test_in_meeting_mode_a_new_note_out_of_view_is_counted_not_jumped_to(
     note = create(group, essay, sam, quote=FAR_QUOTE, body="Far down, and new.")
 
     marker = page.locator(".live-new")
-    expect(marker).to_have_text("↓ 1 new", timeout=WITHIN)
+    expect(marker).to_have_text("↓ 1 new note below: go to it", timeout=WITHIN)
+    expect(page.get_by_role("button", name="1 new note below: go to it")).to_be_visible()
     expect(page.locator(f"mark.hl-{note.pk}")).to_have_count(1)  # drawn, out of view
     assert page.evaluate("() => window.scrollY") == 0  # the reader stays where they were
     SHOTS.mkdir(parents=True, exist_ok=True)

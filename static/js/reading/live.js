@@ -218,7 +218,7 @@ export function createLive(page, panel) {
     if (end) end.hidden = !running;
     followButton.hidden = !running || Boolean(next.leading);
     toolbarButton.hidden = !(running && canRun);
-    for (const spot of document.querySelectorAll("[data-live-spot-thread]")) spot.hidden = !(running && canRun);
+    markThreadButtons();
     if (running !== was) {
       announce(running ? `Meeting mode has started: ${next.leading ? "you are" : `${next.leader} is`} leading.` : "Meeting mode has ended.");
       if (running) showThreadButton();
@@ -425,6 +425,16 @@ export function createLive(page, panel) {
   toolbarButton.hidden = true;
   document.getElementById("selection-toolbar")?.append(toolbarButton);
 
+  /** "Spotlight this thread" in the open thread: shown to those who run meeting mode while it
+   *  runs, pressed while that thread is the spotlight. */
+  function markThreadButtons() {
+    const current = running && state.spotlight?.kind === "thread" ? state.spotlight.thread : null;
+    for (const spot of document.querySelectorAll("[data-live-spot-thread]")) {
+      spot.hidden = !(running && canRun);
+      spot.setAttribute("aria-pressed", String(Number(spot.dataset.liveSpotThread) === current));
+    }
+  }
+
   function showThreadButton() {
     const thread = panel.body.querySelector(".thread[data-thread-root]");
     if (thread) addThreadButton(Number(thread.dataset.threadRoot), thread);
@@ -436,12 +446,16 @@ export function createLive(page, panel) {
     if (item && (item.private || item.hidden || item.deleted)) return; // the server refuses these
     const holder = document.createElement("p");
     holder.className = "live-thread";
-    const spot = button("Spotlight this thread", () => send(section.dataset.spotlight, { kind: "thread", thread: root }));
+    // A toggle: pressed while this thread is the spotlight, and pressing it then clears it.
+    const spot = button("Spotlight this thread", () => {
+      const on = spot.getAttribute("aria-pressed") === "true";
+      send(section.dataset.spotlight, on ? { kind: "" } : { kind: "thread", thread: root });
+    });
     spot.dataset.liveSpotThread = String(root);
-    spot.hidden = !running;
     holder.append(spot);
     const first = thread.querySelector(":scope > article.note");
     thread.insertBefore(holder, first);
+    markThreadButtons();
   }
 
   const agenda = document.createElement("details");
@@ -592,7 +606,6 @@ export function createLive(page, panel) {
 
   function showOffer(count) {
     marker.textContent = `Show ${plural(count, "new note", "new notes")}`;
-    marker.removeAttribute("aria-label");
     marker.classList.add("live-new--offer");
     marker.hidden = false;
   }
@@ -618,10 +631,14 @@ export function createLive(page, panel) {
     marker.classList.remove("live-new--offer");
     marker.hidden = !unseen.length;
     if (!unseen.length) return;
-    const below = unseen.filter((id) => onScreen(id) > 0).length;
-    const arrow = below >= unseen.length - below ? "↓" : "↑";
-    marker.textContent = `${arrow} ${unseen.length} new`;
-    marker.setAttribute("aria-label", `${plural(unseen.length, "new note", "new notes")}: go to ${unseen.length === 1 ? "it" : "the first"}`);
+    const below = unseen.filter((id) => onScreen(id) > 0).length >= unseen.length / 2;
+    const arrow = document.createElement("span");
+    arrow.setAttribute("aria-hidden", "true");
+    arrow.textContent = below ? "↓ " : "↑ ";
+    const more = document.createElement("span");
+    more.className = "visually-hidden";
+    more.textContent = ` ${unseen.length === 1 ? "note" : "notes"} ${below ? "below" : "above"}: go to ${unseen.length === 1 ? "it" : "the first"}`;
+    marker.replaceChildren(arrow, `${unseen.length} new`, more);
   }
 
   function goToNew() {
