@@ -528,7 +528,8 @@ def test_the_reading_page_gets_what_is_new_read_and_hot_through_the_groups_regis
     thread = create(group, essay, facilitator, body="New to Maria")
     reading_article(essay)  # the page has rendered it
 
-    with django_assert_num_queries(3):  # sections read, new since, new threads
+    # progress: sections read, new since, new threads; meetings: whether meeting mode runs
+    with django_assert_num_queries(4):
         extras = reading_extras(membership=returning, group_reading=gr)
 
     assert extras["sections_read"] == {anchor}
