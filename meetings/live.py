@@ -284,7 +284,8 @@ def _spotlight(membership, group_reading, session) -> dict | None:
     if item is None:
         return None
     seen = _thread_seen(membership, group_reading, item.thread) if item.thread_id else None
-    text = item.text or ("A thread" if seen else "An item of the agenda")
+    # A pinned thread's words are its passage (the page quotes it): only to those who see it.
+    text = item.text or ("" if seen else "An item of the agenda")
     return found | {"text": text} | (seen or {})
 
 

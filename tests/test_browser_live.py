@@ -515,6 +515,46 @@ def test_a_facilitator_spotlights_selected_words_and_a_member_not_following_is_n
         page.context.close()
 
 
+def test_a_facilitator_spotlights_an_agenda_item_from_the_banner(
+    transactional_db, browser, live_server, login, group, essay, facilitator, member
+):
+    from django.utils import timezone
+
+    from meetings.models import AgendaItem, Meeting
+    from tests.annotating import create
+
+    meeting = Meeting.objects.create(group=group, title="Week 2", starts_at=timezone.now())
+    thread = create(group, essay, member, quote=FAR_QUOTE, body="Rely on whom?")
+    AgendaItem.objects.create(meeting=meeting, position=0, text="Who is “us”?")
+    AgendaItem.objects.create(meeting=meeting, position=1, thread=thread)
+    world = {"group": group.slug, "essay": essay.slug}
+    fran = open_reading(login(person(browser, live_server.url, "-"), facilitator), world)
+    maria = open_reading(login(person(browser, live_server.url, "-"), member), world)
+
+    fran.get_by_role("button", name="Start meeting").click()
+    fran.locator(".live__agenda summary").click()
+    expect(fran.locator(".live__agenda summary")).to_have_text("Agenda (2)")
+    fran.get_by_role("button", name=f"Spotlight “{FAR_QUOTE}”").click()
+    expect(fran.locator("[data-live-spot]")).to_contain_text(f"Agenda: “{FAR_QUOTE}”")
+
+    # A meeting is on: Maria's page learns of meeting mode and the spotlight within seconds,
+    # and follows it to the thread's passage, far down.
+    expect(maria.locator("[data-live-spot]")).to_contain_text(FAR_QUOTE, timeout=2 * WITHIN)
+    expect(maria.locator("[data-live-announce]")).to_contain_text("the agenda item")
+    maria.wait_for_function("() => window.scrollY > 1000")
+    maria.locator("[data-live-spot]").get_by_role("button", name="Open the thread").click()
+    expect(maria.locator(".thread .note__body").first).to_have_text("Rely on whom?")
+
+    results = Axe().run(fran, options=AXE_OPTIONS)
+    serious = [v["id"] for v in results.response["violations"] if v["impact"] in FAILING_IMPACTS]
+    assert not serious, serious
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fran.locator(".live__agenda summary").click()
+    fran.screenshot(path=str(SHOTS / "meeting-1280-light-agenda.png"))
+    for page in (fran, maria):
+        page.context.close()
+
+
 def test_the_page_backs_off_while_the_server_fails_and_recovers_after(
     one_server_reading, group, essay, facilitator
 ):

@@ -311,7 +311,7 @@ def test_an_agenda_item_is_spotlighted_with_its_thread(
     response = post(as_facilitator, "spotlight", group, essay, {"kind": "agenda", "item": item.pk})
     assert response.status_code == 200
     spot = response.json()["spotlight"]
-    assert (spot["kind"], spot["thread"], spot["text"]) == ("agenda", thread.pk, "A thread")
+    assert (spot["kind"], spot["thread"], spot["text"]) == ("agenda", thread.pk, "")
     assert (spot["start"], spot["end"]) == (thread.start, thread.end)
 
 

@@ -246,10 +246,15 @@ export function createLive(page, panel) {
     return words.length > QUOTE_CHARS ? `${words.slice(0, QUOTE_CHARS)}…` : words;
   }
 
+  /** What the spotlight is, in words: the item's own, else the passage's. */
+  function words(spot) {
+    if (spot.text) return spot.text;
+    return spot.start != null ? `“${quoteOf(spot.start, spot.end)}”` : "";
+  }
+
   function describe(spot) {
-    if (spot.kind === "agenda") return `the agenda item “${spot.text}”`;
-    const quote = spot.start != null ? `“${quoteOf(spot.start, spot.end)}”` : "";
-    return spot.kind === "thread" ? `a thread on ${quote}` : `the passage ${quote}`;
+    if (spot.kind === "agenda") return `the agenda item ${spot.text ? `“${spot.text}”` : words(spot)}`;
+    return spot.kind === "thread" ? `a thread on ${words(spot)}` : `the passage ${words(spot)}`;
   }
 
   function showSpotlight(spot) {
@@ -262,7 +267,7 @@ export function createLive(page, panel) {
     const kind = document.createElement("span");
     kind.className = "live__spot-kind";
     kind.textContent = "Spotlight";
-    label.append(kind, " ", spot.kind === "agenda" ? spot.text : describe(spot).replace(/^(the passage|a thread on) /, ""));
+    label.append(kind, " ", spot.kind === "agenda" ? `Agenda: ${words(spot)}` : words(spot));
     spotLine.append(label);
     const actions = document.createElement("span");
     actions.className = "live__spot-actions";
@@ -479,7 +484,10 @@ export function createLive(page, panel) {
       const text = document.createElement("span");
       text.textContent = item.label;
       if (item.discussed) text.className = "live__discussed";
-      const spot = button("Spotlight", () => send(section.dataset.spotlight, { kind: "agenda", item: item.id }));
+      const spot = button("Spotlight", () => {
+        agenda.open = false; // the banner back to its size
+        send(section.dataset.spotlight, { kind: "agenda", item: item.id });
+      });
       spot.setAttribute("aria-label", `Spotlight “${item.label}”`);
       li.append(text, " ", spot);
       list.append(li);
