@@ -167,7 +167,7 @@ def test_a_card_opens_into_its_thread_and_takes_a_reply_in_place(
     comment = comment_on(
         essay, group, facilitator, "socialism from below", "The title in a phrase."
     )
-    other = comment_on(essay, group, facilitator, "Both of these", "Which two?")
+    other = comment_on(essay, group, facilitator, "When socialists talk", "Which people?")
     problems = watch(page)
     open_card_reading(page, login, member, group, essay)
 
