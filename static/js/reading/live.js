@@ -684,17 +684,16 @@ export function createLive(page, panel) {
   async function refreshThread(root) {
     const current = panel.body.querySelector(`.thread[data-thread-root="${root}"]`);
     if (!current) return;
-    let html;
+    const holder = document.createElement("template");
     try {
       const response = await fetch(`${page.config.dataset.threadBase}${root}/?fragment=1`, { credentials: "same-origin" });
       if (!response.ok) return;
-      html = await response.text();
+      // The server-rendered thread fragment (the permission table decided what it holds).
+      holder.innerHTML = await response.text();
     } catch {
       return;
     }
     if (!current.isConnected) return;
-    const holder = document.createElement("template");
-    holder.innerHTML = html;
     const fresh = holder.content.querySelector(".thread");
     if (!fresh) return;
     const old = new Map([...current.querySelectorAll(":scope > article.note")].map((note) => [note.id, note]));
