@@ -20,6 +20,20 @@ def create(group, reading, author, quote=QUOTE, body="A fine point.", **fields):
     )
 
 
+def prompt_for(assignment, facilitator, body="What does this mean to you?", quote=QUOTE):
+    """A facilitator's discussion prompt for `assignment`, on `quote` (inside its range)."""
+    group_reading = assignment.group_reading
+    return create(
+        group_reading.group,
+        group_reading.reading,
+        facilitator,
+        quote=quote,
+        body=body,
+        motivation="questioning",
+        prompt_of=assignment,
+    )
+
+
 def reply_to(parent, author, body="I agree."):
     return services.annotation_create(
         group=parent.group,

@@ -10,10 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tokens import api_token_create
-from annotations import services
 from assignments.models import Assignment
 from groups.models import GroupReading, Membership
-from tests.annotating import QUOTE, create, span
+from tests.annotating import QUOTE, create, prompt_for
 from tests.conftest import screenshot
 from tests.test_annotation_pages import block_of
 
@@ -44,17 +43,7 @@ def locked(transactional_db, group, essay, member, facilitator, make_user):
         post_before_peek=True,
         created_by=facilitator,
     )
-    start, end = span(essay, QUOTE)
-    prompt = services.annotation_create(
-        group=group,
-        reading=essay,
-        author=facilitator,
-        motivation="questioning",
-        body="What is “full democracy” for you?",
-        start=start,
-        end=end,
-        prompt_of=week,
-    )
+    prompt = prompt_for(week, facilitator, body="What is “full democracy” for you?")
     notes = [
         create(group, essay, member, quote=QUOTE[:40], body="Maria's reading."),
         create(group, essay, facilitator, quote=QUOTE[-30:], body="Fran's aside."),

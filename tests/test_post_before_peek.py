@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tokens import api_token_create
-from annotations import services
 from annotations.access import peek_locks
 from assignments.models import Assignment
 from groups.models import GroupReading, Membership
-from tests.annotating import QUOTE, create, layer_at, reply_to, span
+from tests.annotating import QUOTE, create, layer_at, prompt_for, reply_to
 from tests.test_annotation_pages import block_of, margin_counts
 
 OUTSIDE = "When socialists talk about ordinary people"  # a passage outside the range
@@ -61,17 +60,7 @@ def assignment(group, essay, facilitator):
 def world(group, essay, member, lee, facilitator, assignment):
     """Maria (member) and Fran (facilitator) wrote in the range, Maria also outside it; Fran
     set a prompt that Maria answered. Lee has posted nothing."""
-    start, end = span(essay, QUOTE)
-    prompt = services.annotation_create(
-        group=group,
-        reading=essay,
-        author=facilitator,
-        motivation="questioning",
-        body="What does “from below” mean here?",
-        start=start,
-        end=end,
-        prompt_of=assignment,
-    )
+    prompt = prompt_for(assignment, facilitator, body="What does “from below” mean here?")
     return {
         "note": create(group, essay, member, body="Maria's note in the range."),
         "fran": create(group, essay, facilitator, body="Fran's note in the range."),

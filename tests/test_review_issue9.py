@@ -31,7 +31,7 @@ from assignments.models import Assignment, SectionRead
 from groups.models import GroupReading, Membership
 from groups.services import group_archive
 from readings.layout import reading_layout
-from tests.annotating import QUOTE, create, layer_at, reply_to, span
+from tests.annotating import QUOTE, create, layer_at, prompt_for, reply_to, span
 from tests.test_annotation_pages import block_of, margin_counts
 
 OUTSIDE = "When socialists talk about ordinary people"  # a passage outside the range
@@ -100,17 +100,7 @@ def world(group, essay, member, lee, facilitator, assignment):
     """Maria (member) and Fran (facilitator) wrote in the range: a tagged note of Maria's with
     Fran's reply, a note of Fran's, Maria's answer to Fran's prompt; Maria also wrote outside.
     Lee has posted nothing."""
-    start, end = span(essay, QUOTE)
-    prompt = services.annotation_create(
-        group=group,
-        reading=essay,
-        author=facilitator,
-        motivation="questioning",
-        body="What does from below mean here?",
-        start=start,
-        end=end,
-        prompt_of=assignment,
-    )
+    prompt = prompt_for(assignment, facilitator, body="What does from below mean here?")
     note = create(group, essay, member, body=SECRET, tags=[SECRET_TAG])
     return {
         "prompt": prompt,
@@ -826,17 +816,7 @@ def test_an_archived_group_refuses_assignment_writes_clearly(
 def test_in_an_archived_group_a_prompt_cannot_be_answered_through_any_door(
     group, essay, member, assignment, facilitator
 ):
-    start, end = span(essay, QUOTE)
-    prompt = services.annotation_create(
-        group=group,
-        reading=essay,
-        author=facilitator,
-        motivation="questioning",
-        body="Why?",
-        start=start,
-        end=end,
-        prompt_of=assignment,
-    )
+    prompt = prompt_for(assignment, facilitator, body="Why?")
     group_archive(group=group)
     count = Annotation.objects.count()
     container = reverse("annotations:container", args=[group.slug, essay.slug])
