@@ -81,6 +81,10 @@ export function createPanel(page) {
   function returnFocus() {
     if (!opener) return;
     if (document.contains(opener)) return opener.focus();
+    // A margin card redrawn while its thread was open (a new reply): its new head.
+    const card = opener.closest(".mcard[data-card]");
+    const head = card && document.querySelector(`.mcard[data-card="${card.dataset.card}"] .mcard__head`);
+    if (head) return head.focus();
     const id = opener.dataset.starts?.split(" ")[0];
     const next = (id && firstMark(page, id)) || openerBlock?.querySelector("a[data-annotate]") || page.body;
     next.focus();
