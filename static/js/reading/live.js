@@ -6,9 +6,10 @@
 //   - While meeting mode runs: about every second (MEETING_MS plus jitter), so a spotlight or
 //     a note reaches every open page within 3 s. A hidden tab asks every 30 s, and at once
 //     when it is shown again.
-//   - Otherwise: every 30 s (QUIET_MS), and not at all while the tab is hidden; but every 2 s
-//     (SOON_MS) while one of the group's meetings is on (the server says so with the page),
-//     so that meeting mode, once started, reaches the page within seconds too.
+//   - Otherwise: every 3 s (QUIET_MS; one indexed query, a 304), and not at all while the tab
+//     is hidden; every 2 s (SOON_MS) while one of the group's meetings is on. So meeting mode,
+//     even started without a scheduled meeting, and its first spotlight reach an open page
+//     within 3 s.
 //   - A failing or slow server (an error, no answer in TIMEOUT_MS, an answer slower than
 //     SLOW_MS) is asked less and less often: the delay doubles with each failure up to
 //     BACKOFF_CAP_MS, with jitter so that many pages do not come back in step; the first
@@ -31,7 +32,7 @@ import { firstMark, redrawAround } from "./highlights.js";
 import { passagePoints, rangePositions } from "./positions.js";
 
 export const MEETING_MS = 1000;
-export const QUIET_MS = 30_000;
+export const QUIET_MS = 3000;
 export const SOON_MS = 2000;
 const SOON_FOR_MS = 5 * 3600_000; // a page left open: the meeting is surely over by then
 export const HIDDEN_MEETING_MS = 30_000;
