@@ -417,8 +417,14 @@ def reading(request, group_slug, reading_slug):
     reading = group_reading.reading
     article = reading_article(reading, slots=True)
     # Sections read and, for facilitators, the heat map (from apps above this one).
+    assignments = list(Assignment.objects.filter(group_reading=group_reading))
+    heat_for = next((a for a in assignments if str(a.pk) == request.GET.get("heat")), None)
     extras = reading_extras(
-        membership=membership, group_reading=group_reading, request=request, new=False
+        membership=membership,
+        group_reading=group_reading,
+        request=request,
+        new=False,
+        assignment=heat_for,  # a facilitator's heat map: in this assignment, else all time
     )
     layer = reading_layer(
         group=group,
@@ -433,8 +439,14 @@ def reading(request, group_slug, reading_slug):
         "membership": membership,
         "group_reading": group_reading,
         "reading": reading,
-        "article": _article(request, membership, group_reading, article, layer, extras),
+        "article": _article(
+            request, membership, group_reading, article, layer, extras, assignments
+        ),
         "progress_stylesheet": extras.get("progress_stylesheet"),
+        "heat_choices": (
+            assignments if group_permits(membership, GroupAction.VIEW_PARTICIPATION) else []
+        ),
+        "heat_for": heat_for,
         "live": extras.get("live"),  # meeting mode (meetings/live.py)
         "quote_context": QUOTE_CONTEXT,
         **layer,
@@ -442,8 +454,8 @@ def reading(request, group_slug, reading_slug):
     return render(request, "groups/reading.html", context)
 
 
-def _article(request, membership, group_reading, article, layer, extras) -> str:
-    fill = _Fill(request, membership, group_reading, article, layer, extras)
+def _article(request, membership, group_reading, article, layer, extras, assignments) -> str:
+    fill = _Fill(request, membership, group_reading, article, layer, extras, assignments)
     return mark_safe(article.html(fill))  # the article is rendered HTML; _Fill escapes
 
 
@@ -455,7 +467,7 @@ class _Fill:
 
     HEAT_LEVELS = 5
 
-    def __init__(self, request, membership, group_reading, article, layer, extras):
+    def __init__(self, request, membership, group_reading, article, layer, extras, assignments):
         group, reading = membership.group, group_reading.reading
         query = request.GET.copy()
         query.pop("block", None)
@@ -473,7 +485,7 @@ class _Fill:
         counts = layer["summary"].counts
         self.counts = dict(zip((s.anchor for s in article.spans), counts, strict=True))
         self.spans = {span.anchor: span for span in article.spans}
-        self.assignments = list(Assignment.objects.filter(group_reading=group_reading))
+        self.assignments = assignments
         self.waiting = withheld_counts(membership, reading.pk)
         self.assignments_url = escape(reverse("assignments:list", args=[group.slug]))
         now = timezone.now()

@@ -128,3 +128,23 @@ def test_sections_are_marked_read_from_the_reading_page(client, group, essay, me
 def test_no_template_comment_leaks_into_the_page(group, essay, member):
     assert "{#" not in page(member, group, essay)
     assert "{% comment" not in page(member, group, essay)
+
+
+def test_a_facilitator_chooses_the_heat_maps_assignment(
+    group, essay, member, facilitator, assignment
+):
+    blocks = blocks_of(essay)
+    inside = blocks[1].text[:40]
+    create(group, essay, member, quote=inside, body="In the range.")
+    create(group, essay, member, body="Outside the range.")  # QUOTE: a later paragraph
+    client = Client()
+    client.force_login(facilitator)
+    url = reverse("annotations:reading", args=[group.slug, essay.slug])
+
+    every = client.get(url).content.decode()
+    week = client.get(url, {"heat": assignment.pk}).content.decode()
+
+    assert every.count("margin--heat ") == 2
+    assert week.count("margin--heat ") == 1
+    assert f'<option value="{assignment.pk}" selected>' in week
+    assert 'name="heat"' not in page(member, group, essay)  # members have no heat map
