@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from annotations import events
 from annotations.anchoring import CONTEXT, Anchor, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
 from assignments.models import Assignment
@@ -136,7 +137,7 @@ def render_body(
 
 def _record_mentions(
     annotation: Annotation, names: set[str], members: dict[str, User], *, new: bool = False
-) -> None:
+) -> set[int]:
     """Keep Mention rows in step with the body (a `new` annotation has none to compare
     with). A private note mentions nobody: it must never reach anyone but its author,
     notifications included."""
@@ -149,9 +150,9 @@ def _record_mentions(
         existing = set(
             Mention.objects.filter(annotation=annotation).values_list("user_id", flat=True)
         )
-    Mention.objects.bulk_create(
-        [Mention(annotation=annotation, user_id=pk) for pk in wanted - existing]
-    )
+    added = wanted - existing
+    Mention.objects.bulk_create([Mention(annotation=annotation, user_id=pk) for pk in added])
+    return added
 
 
 def _set_tags(annotation: Annotation, tags: list[str]) -> None:
@@ -302,8 +303,9 @@ def annotation_create(
     )
     annotation.save()
     Tag.objects.bulk_create([Tag(annotation=annotation, name=name) for name in tags])
-    _record_mentions(annotation, names, members, new=True)
+    mentioned = _record_mentions(annotation, names, members, new=True)
     _layer_changed(reading_id=reading.pk, group_id=group.pk)
+    events.annotation_created.send(sender=Annotation, annotation=annotation, mentioned=mentioned)
     return annotation
 
 
@@ -327,6 +329,7 @@ def annotation_update(
     if annotation.is_deleted:
         raise AnnotationGone()
     fields = ["modified_at"]
+    mentioned: set[int] = set()
     if body is not None:
         body = check_body(body)
         if annotation.is_reply and not body:
@@ -341,7 +344,7 @@ def annotation_update(
             )
             annotation.edited_at = timezone.now()
             fields += ["body", "body_html", "edited_at"]
-            _record_mentions(annotation, names, members)
+            mentioned = _record_mentions(annotation, names, members)
     if motivation is not None and motivation != annotation.motivation:
         if annotation.is_reply or motivation not in Annotation.ROOT_MOTIVATIONS:
             raise AnnotationError("That motivation cannot be set here.", field="motivation")
@@ -379,6 +382,8 @@ def annotation_update(
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+    if mentioned:
+        events.mentions_added.send(sender=Annotation, annotation=annotation, mentioned=mentioned)
     return annotation
 
 
@@ -426,14 +431,17 @@ def annotation_delete(
 
 
 @transaction.atomic
-def annotation_mark_answer(*, reply: Annotation, is_answer: bool) -> None:
+def annotation_mark_answer(*, reply: Annotation, is_answer: bool, by: User | None = None) -> None:
     _lock(reply)
     ensure_writable(reply.group)
     if not reply.is_reply:
         raise AnnotationError("Only a reply can be marked as the answer.")
+    was = reply.is_answer
     reply.is_answer = is_answer
     reply.save(update_fields=["is_answer", "modified_at"])
     _layer_changed(reading_id=reply.reading_id, group_id=reply.group_id)
+    if is_answer and not was:
+        events.answer_marked.send(sender=Annotation, reply=reply, by=by)
 
 
 @transaction.atomic
@@ -461,10 +469,15 @@ def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
         raise AnnotationError("Say why you are flagging it.", field="reason")
     if len(reason) > 500:
         raise AnnotationError("Keep the reason under 500 characters.", field="reason")
+    was_open = Flag.objects.filter(
+        annotation=annotation, user=user, resolved_at__isnull=True
+    ).exists()
     flag, _ = Flag.objects.update_or_create(
         annotation=annotation, user=user, defaults={"reason": reason, "resolved_at": None}
     )
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+    if not was_open:
+        events.flag_raised.send(sender=Flag, flag=flag)
     return flag
 
 

@@ -360,7 +360,9 @@ def answer(request, group_slug, reading_slug, annotation_id):
     group, membership, group_reading, annotation = annotation_for(
         request, group_slug, reading_slug, annotation_id, Action.MARK_ANSWER
     )
-    services.annotation_mark_answer(reply=annotation, is_answer=request.POST.get("value") != "0")
+    services.annotation_mark_answer(
+        reply=annotation, is_answer=request.POST.get("value") != "0", by=request.user
+    )
     return redirect(_thread_url(annotation))
 
 

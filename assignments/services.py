@@ -16,6 +16,7 @@ from django.db.models import F, Max
 from django.http import Http404
 from django.utils import timezone
 
+from assignments import events
 from assignments.contents import block_end, blocks_of, first_words
 from assignments.models import INSTRUCTIONS_MAX_LENGTH, TITLE_MAX_LENGTH, Assignment
 from commonplace import markdown
@@ -219,6 +220,7 @@ def assignment_create(
         created_by=created_by,
     )
     _layer_changed(group_reading.pk)
+    events.assignment_created.send(sender=Assignment, assignment=assignment)
     return assignment
 
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "annotations",
     "progress",
     "meetings",
+    "notifications",
     "demo",
 ]
 

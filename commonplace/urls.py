@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("progress.urls")),
     path("", include("meetings.urls")),
     path("", include("meetings.live_urls")),
+    path("", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

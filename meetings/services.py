@@ -35,6 +35,7 @@ from assignments.models import Assignment
 from commonplace import markdown
 from groups.access import GroupArchived, ensure_writable
 from groups.models import Membership, ReadingGroup
+from meetings import events
 from meetings.models import (
     AGENDA_TEXT_MAX_LENGTH,
     LINK_MAX_LENGTH,
@@ -223,7 +224,7 @@ def meeting_create(
     starts_at, minutes = _times(starts_at, ends_at, now=now, in_the_past=in_the_past)
     link = clean_link(link)
     assignment = _assignment(group, assignment)
-    return Meeting.objects.create(
+    meeting = Meeting.objects.create(
         group=group,
         title=title,
         starts_at=starts_at,
@@ -232,6 +233,9 @@ def meeting_create(
         assignment=assignment,
         created_by=created_by,
     )
+    if starts_at > now:  # a past meeting entered for the record is news to nobody
+        events.meeting_scheduled.send(sender=Meeting, meeting=meeting, by=created_by)
+    return meeting
 
 
 @transaction.atomic
@@ -245,6 +249,7 @@ def meeting_update(
     assignment: Assignment | None = None,
     in_the_past: bool = False,
     now: datetime | None = None,
+    by=None,
 ) -> Meeting:
     """Edit or move a meeting. A past start is kept without asking again when it is not
     moved (editing the link of last week's meeting, say)."""
@@ -256,6 +261,7 @@ def meeting_update(
     starts_at, minutes = _times(
         starts_at, ends_at, now=now, in_the_past=in_the_past, unchanged=meeting.starts_at
     )
+    was_starts_at, was_minutes = meeting.starts_at, meeting.duration_minutes
     meeting.title = title
     meeting.starts_at = starts_at
     meeting.duration_minutes = minutes
@@ -264,23 +270,29 @@ def meeting_update(
     meeting.save(
         update_fields=["title", "starts_at", "duration_minutes", "link", "assignment", "updated_at"]
     )
+    if (starts_at, minutes) != (was_starts_at, was_minutes) and starts_at > now:
+        events.meeting_moved.send(
+            sender=Meeting, meeting=meeting, by=by, was_starts_at=was_starts_at
+        )
     return meeting
 
 
 @transaction.atomic
-def meeting_cancel(*, meeting: Meeting, now: datetime | None = None) -> Meeting:
+def meeting_cancel(*, meeting: Meeting, now: datetime | None = None, by=None) -> Meeting:
     """Cancel a meeting: it stays listed (and in calendars) as cancelled."""
     meeting = _locked(meeting)
     _writable(meeting.group)
     _not_cancelled(meeting)
     meeting.cancelled_at = now or timezone.now()
     meeting.save(update_fields=["cancelled_at", "updated_at"])
+    if meeting.starts_at + timedelta(minutes=meeting.duration_minutes) > meeting.cancelled_at:
+        events.meeting_cancelled.send(sender=Meeting, meeting=meeting, by=by)
     return meeting
 
 
 @transaction.atomic
 def meeting_recap(
-    *, group: ReadingGroup, meeting: Meeting, recap: str, now: datetime | None = None
+    *, group: ReadingGroup, meeting: Meeting, recap: str, now: datetime | None = None, by=None
 ) -> Meeting:
     """Write (or rewrite, or clear) the meeting's recap: Markdown, rendered and cleaned once."""
     now = now or timezone.now()
@@ -295,9 +307,12 @@ def meeting_recap(
             f"The recap is too long: {len(recap):,} characters, the limit is {RECAP_MAX_LENGTH:,}.",
             field="recap",
         )
+    first = not meeting.recap and recap
     meeting.recap = recap
     meeting.recap_html = markdown.render(recap) if recap else ""
     meeting.save(update_fields=["recap", "recap_html", "updated_at"])
+    if first:
+        events.recap_posted.send(sender=Meeting, meeting=meeting, by=by)
     return meeting
 
 

@@ -101,7 +101,7 @@ def meeting_edit(request, group_slug, meeting_id):
     form = MeetingForm(request.POST or None, group=group, meeting=meeting)
     if request.method == "POST" and form.is_valid():
         try:
-            services.meeting_update(meeting=meeting, **form.service_arguments())
+            services.meeting_update(meeting=meeting, by=request.user, **form.service_arguments())
         except services.MeetingError as error:
             form.add_service_error(error)
         else:
@@ -134,7 +134,7 @@ def meeting_cancel(request, group_slug, meeting_id):
             cancel_url=_meeting_url(group, meeting),
         )
     try:
-        services.meeting_cancel(meeting=meeting)
+        services.meeting_cancel(meeting=meeting, by=request.user)
     except services.MeetingError as error:
         messages.error(request, str(error))
     else:
@@ -185,7 +185,9 @@ def meeting_recap(request, group_slug, meeting_id):
     form = RecapForm(request.POST)
     if form.is_valid():
         try:
-            services.meeting_recap(group=group, meeting=meeting, recap=form.cleaned_data["recap"])
+            services.meeting_recap(
+                group=group, meeting=meeting, recap=form.cleaned_data["recap"], by=request.user
+            )
         except services.MeetingError as error:
             if error.field != "recap":  # not yet, or cancelled: the page shows no form then
                 messages.error(request, str(error))

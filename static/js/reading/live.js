@@ -191,6 +191,8 @@ export function createLive(page, panel) {
     if (figures.version !== known.version) {
       await refreshLayer();
       known.version = figures.version;
+      // A new note or reply may be news for this reader: the header's inbox count asks again.
+      document.dispatchEvent(new CustomEvent("commonplace:changed"));
     }
   }
 

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self):
+        # Hear the lower apps' events (annotations, assignments, meetings).
+        from notifications import panels, receivers
+
+        receivers.connect()
+        panels.connect()

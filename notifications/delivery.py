@@ -1,0 +1,288 @@
+"""Sending notification email, outside any request: `python manage.py send_notifications`,
+run by cron every minute (README), safe to run twice at once.
+
+Each run:
+1. makes the "due soon" reminders (assignments due within a day in which a member has
+   written nothing: there is no write to hang them on, so the run looks for them);
+2. sends each email waiting to go straight away. A row is claimed with
+   `SELECT ... FOR UPDATE SKIP LOCKED` in its own transaction and held until its email is
+   sent and marked sent, so a second run at the same moment takes the next row, never the
+   same one. (SQLite has no row locks: there a file lock lets one run at a time.)
+3. sends each member's daily digest once their chosen hour has come in their own time zone,
+   claiming their preferences row the same way.
+
+Before sending, each notification is asked again whether its recipient may still see it
+(notifications.access), still wants that email (preferences, mutes) and has not read it
+already in the app; if not, it is dropped, never sent. A mail server that fails for now (a
+4xx reply, a dropped connection) is tried again later, backing off; a permanent refusal
+(5xx) or too many tries marks it failed.
+
+An email is marked sent in the transaction that sent it: if the process died between the
+server accepting it and the commit, the next run would send it again. That window is a few
+milliseconds, and is the one duplicate this design allows.
+"""
+
+import contextlib
+import fcntl
+import logging
+import smtplib
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from assignments.times import zone_named
+from notifications import emails, services
+from notifications.access import visible_notifications
+from notifications.models import Delivery, Email, Kind, Mute, Notification, Preferences
+
+log = logging.getLogger(__name__)
+
+# Waits before each retry of an email the mail server refused for now; then it has failed.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+RELATED = (
+    "recipient",
+    "group",
+    "actor",
+    "annotation__root",
+    "annotation__parent",
+    "annotation__reading",
+    "assignment__group_reading__reading",
+    "meeting",
+)
+
+
+@dataclass
+class Report:
+    reminders: int = 0
+    sent: int = 0
+    dropped: int = 0
+    retrying: int = 0
+    failed: int = 0
+    digests: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sent} sent, {self.digests} digests, {self.retrying} to retry, "
+            f"{self.failed} failed, {self.dropped} dropped, {self.reminders} reminders made"
+        )
+
+
+class Busy(Exception):
+    """Another run holds the single-runner lock (SQLite)."""
+
+
+def transient(error: Exception) -> bool:
+    """Worth another try later: a 4xx reply, or no conversation at all (refused, dropped,
+    timed out)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
+
+
+def _why_not(n: Notification, preferences: Preferences, now: datetime) -> str:
+    """Why this notification's email must not go now ("" when it may)."""
+    if n.read_at is not None:
+        return "Read in the app first."
+    if not n.recipient.email:
+        return "No email address."
+    if preferences.delivery(n.kind) == Delivery.OFF:
+        return "Turned off."
+    thread = (n.annotation.root_id or n.annotation_id) if n.annotation_id else None
+    muted = Mute.objects.filter(user_id=n.recipient_id, group_id=n.group_id).filter(
+        Q(thread__isnull=True) | Q(thread_id=thread)
+    )
+    if muted.exists():
+        return "Muted."
+    if not visible_notifications(n.recipient).filter(pk=n.pk).exists():
+        return "No longer visible to its recipient."
+    if n.kind == Kind.DUE_SOON and (
+        n.assignment.due_at <= now or services.wrote_in(n.assignment, [n.recipient_id])
+    ):
+        return "Written in since, or already due."
+    return ""
+
+
+def _failed(n: Notification, error: Exception, now: datetime, report: Report) -> None:
+    n.email_attempts += 1
+    n.email_error = emails.one_line(f"{type(error).__name__}: {error}", 300)
+    if transient(error) and n.email_attempts < MAX_ATTEMPTS:
+        n.email_after = now + BACKOFF[n.email_attempts - 1]
+        report.retrying += 1
+    else:
+        n.email = Email.FAILED
+        report.failed += 1
+    log.warning("Notification %s: email not sent (%s)", n.pk, n.email_error)
+
+
+def _deliver(n: Notification, now: datetime, mail, report: Report) -> None:
+    preferences = Preferences.for_user(n.recipient)
+    fields = ["email", "email_after", "email_attempts", "email_error", "emailed_at"]
+    reason = _why_not(n, preferences, now)
+    if reason:
+        n.email, n.email_error = Email.DROPPED, reason
+        report.dropped += 1
+    elif preferences.delivery(n.kind) == Delivery.DIGEST and n.kind != Kind.MEETING:
+        n.email = Email.DIGEST  # they chose the digest since (a meeting soon stays urgent)
+    else:
+        try:
+            mail.send_messages([emails.notification_message(n, now=now)])
+        except Exception as error:  # noqa: BLE001 - the mail server's trouble is recorded
+            with contextlib.suppress(Exception):
+                mail.close()
+            _failed(n, error, now, report)
+        else:
+            n.email, n.emailed_at, n.email_error = Email.SENT, timezone.now(), ""
+            report.sent += 1
+    n.save(update_fields=fields)
+
+
+def _send_now(now: datetime, mail, report: Report) -> None:
+    done: list[int] = []
+    while True:
+        with transaction.atomic():
+            n = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(email=Email.QUEUED, email_after__lte=now)
+                .exclude(pk__in=done)
+                .select_related(*RELATED)
+                .order_by("email_after", "pk")
+                .first()
+            )
+            if n is None:
+                return
+            done.append(n.pk)
+            _deliver(n, now, mail, report)
+
+
+def digest_slot(preferences: Preferences, zone_name: str, now: datetime) -> datetime:
+    """The latest time the member's digest was due: today at their hour in their zone, or
+    yesterday's if that hour has not come yet today."""
+    zone = zone_named(zone_name)
+    local = now.astimezone(zone)
+    day = local.date() if local.hour >= preferences.digest_hour else local.date() - timedelta(1)
+    return datetime.combine(day, time(preferences.digest_hour), tzinfo=zone)
+
+
+def _digest(preferences: Preferences, now: datetime, mail, report: Report) -> None:
+    user = preferences.user
+    slot = digest_slot(preferences, user.time_zone, now)
+    if preferences.last_digest_on is not None and preferences.last_digest_on >= slot.date():
+        return
+    if preferences.digest_retry_at is not None and preferences.digest_retry_at > now:
+        return
+    # What waited for this slot; what came after it waits for the next one.
+    waiting = Notification.objects.filter(recipient=user, email=Email.DIGEST, created_at__lt=slot)
+    waiting_ids = set(waiting.values_list("pk", flat=True))
+    kept = []
+    if waiting_ids:
+        candidates = (
+            visible_notifications(user)
+            .filter(pk__in=waiting_ids, read_at__isnull=True)
+            .select_related(*RELATED)
+            .order_by("created_at", "pk")
+        )
+        kept = [n for n in candidates if not _why_not(n, preferences, now)]
+    kept_ids = {n.pk for n in kept}
+    dropped = Notification.objects.filter(pk__in=waiting_ids - kept_ids)
+    report.dropped += dropped.update(email=Email.DROPPED, email_error="Not in the digest.")
+    fields = ["last_digest_on", "digest_attempts", "digest_retry_at"]
+    if kept:
+        try:
+            mail.send_messages([emails.digest_message(user, kept, now=now)])
+        except Exception as error:  # noqa: BLE001 - the mail server's trouble is recorded
+            with contextlib.suppress(Exception):
+                mail.close()
+            preferences.digest_attempts += 1
+            log.warning("Digest for user %s not sent (%s)", user.pk, error)
+            if transient(error) and preferences.digest_attempts < MAX_ATTEMPTS:
+                preferences.digest_retry_at = now + BACKOFF[preferences.digest_attempts - 1]
+                report.retrying += 1
+                preferences.save(update_fields=fields)
+                return
+            Notification.objects.filter(pk__in=kept_ids).update(
+                email=Email.FAILED, email_error=emails.one_line(str(error), 300)
+            )
+            report.failed += 1
+        else:
+            Notification.objects.filter(pk__in=kept_ids).update(
+                email=Email.SENT, emailed_at=timezone.now(), email_error=""
+            )
+            report.digests += 1
+    preferences.last_digest_on = slot.date()
+    preferences.digest_attempts, preferences.digest_retry_at = 0, None
+    preferences.save(update_fields=fields)
+
+
+def _send_digests(now: datetime, mail, report: Report) -> None:
+    waiting = list(
+        Notification.objects.filter(email=Email.DIGEST)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+        .order_by("recipient_id")
+    )
+    # Everyone waiting needs a row to claim (defaults for those who never saved theirs).
+    Preferences.objects.bulk_create(
+        [Preferences(user_id=pk) for pk in waiting], ignore_conflicts=True
+    )
+    for user_id in waiting:
+        with transaction.atomic():
+            preferences = (
+                Preferences.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("user")
+                .filter(user_id=user_id)
+                .first()
+            )
+            if preferences is not None:  # else another run is sending it
+                _digest(preferences, now, mail, report)
+
+
+@contextlib.contextmanager
+def _single_runner():
+    """SQLite has no SKIP LOCKED: there, one run at a time (a second one finds it busy)."""
+    if db.vendor != "sqlite":
+        yield
+        return
+    name = Path(str(settings.DATABASES["default"]["NAME"])).name or "memory"
+    path = Path(tempfile.gettempdir()) / f"commonplace-send-notifications-{name}.lock"
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy("Another send_notifications is running.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def send_notifications(*, now: datetime | None = None, mail=None) -> Report:
+    """One run: reminders, emails due now, digests due now."""
+    now = now or timezone.now()
+    report = Report()
+    with _single_runner():
+        report.reminders = services.due_soon_notify(now=now)
+        mail = mail or get_connection()
+        try:
+            _send_now(now, mail, report)
+            _send_digests(now, mail, report)
+        finally:
+            with contextlib.suppress(Exception):
+                mail.close()
+    return report
