@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotations.access import Action, permits
@@ -44,15 +44,28 @@ class NotificationError(Exception):
 # --- who is told ------------------------------------------------------------------------------
 
 
-def _memberships(group_id: int, user_ids: Iterable[int], role: str | None = None):
+def _recipients(found, thread_id: int | None = None) -> list[Membership]:
+    """Memberships with what `_notify` needs in the same query: the person, their saved
+    preferences, and whether they muted the group (or this thread)."""
+    muted = Mute.objects.filter(user_id=OuterRef("user_id"), group_id=OuterRef("group_id"))
+    muted = muted.filter(Q(thread__isnull=True) | Q(thread_id=thread_id))
+    return list(
+        found.select_related("group", "user", "user__notification_preferences").annotate(
+            muted=Exists(muted)
+        )
+    )
+
+
+def _memberships(group_id: int, user_ids: Iterable[int], thread_id: int | None = None):
     found = Membership.objects.filter(group_id=group_id, user_id__in=set(user_ids))
-    if role:
-        found = found.filter(role=role)
-    return list(found.select_related("group", "user"))
+    return _recipients(found, thread_id)
 
 
-def _email_state(preferences: Preferences | None, user, kind: str, urgent: bool) -> tuple:
-    delivery = preferences.delivery(kind) if preferences else DEFAULT_DELIVERY[kind]
+def _email_state(user, kind: str, urgent: bool) -> tuple:
+    try:
+        delivery = user.notification_preferences.delivery(kind)
+    except Preferences.DoesNotExist:
+        delivery = DEFAULT_DELIVERY[kind]
     if not user.email or delivery == Delivery.OFF:
         return Email.NONE, None
     if delivery == Delivery.IMMEDIATELY or urgent:
@@ -74,29 +87,16 @@ def _notify(
     urgent: bool = False,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Tell these members (the actor and those who muted the group or thread left out)."""
+    """Tell these members (from `_recipients`: the actor, and those who muted the group or
+    the thread, left out). One query, the insert."""
     actor_id = getattr(actor, "pk", None)
-    recipients = [m for m in recipients if m.user_id != actor_id]
+    recipients = [m for m in recipients if m.user_id != actor_id and not m.muted]
     if not recipients:
         return []
-    user_ids = [m.user_id for m in recipients]
-    thread_id = None
-    if annotation is not None:
-        thread_id = annotation.root_id or annotation.pk
-    muted = set(
-        Mute.objects.filter(user_id__in=user_ids, group_id=group.pk)
-        .filter(Q(thread__isnull=True) | Q(thread_id=thread_id))
-        .values_list("user_id", flat=True)
-    )
-    preferences = {p.user_id: p for p in Preferences.objects.filter(user_id__in=user_ids)}
     now = now or timezone.now()
     rows = []
     for membership in recipients:
-        if membership.user_id in muted:
-            continue
-        email, after = _email_state(
-            preferences.get(membership.user_id), membership.user, kind, urgent
-        )
+        email, after = _email_state(membership.user, kind, urgent)
         rows.append(
             Notification(
                 recipient_id=membership.user_id,
@@ -150,7 +150,10 @@ def annotation_notify(*, annotation: Annotation, mentioned: set[int]) -> list[No
     told.pop(annotation.author_id, None)
     if not told:
         return []
-    members = [m for m in _memberships(annotation.group_id, told) if _may_see(m, annotation)]
+    thread_id = annotation.root_id or annotation.pk
+    members = [
+        m for m in _memberships(annotation.group_id, told, thread_id) if _may_see(m, annotation)
+    ]
     place = _annotation_place(annotation)
     made = []
     for kind, event in sorted(set(told.values())):
@@ -175,9 +178,10 @@ def mentions_notify(*, annotation: Annotation, mentioned: set[int]) -> list[Noti
             "recipient_id", flat=True
         )
     )
+    thread_id = annotation.root_id or annotation.pk
     members = [
         m
-        for m in _memberships(annotation.group_id, set(mentioned) - already)
+        for m in _memberships(annotation.group_id, set(mentioned) - already, thread_id)
         if _may_see(m, annotation)
     ]
     return _notify(
@@ -195,7 +199,9 @@ def answer_notify(*, reply: Annotation, by) -> list[Notification]:
     root = reply.root
     if root is None or root.author_id is None or reply.is_private:
         return []
-    members = [m for m in _memberships(reply.group_id, [root.author_id]) if _may_see(m, reply)]
+    members = [
+        m for m in _memberships(reply.group_id, [root.author_id], root.pk) if _may_see(m, reply)
+    ]
     return _notify(
         members,
         kind=Kind.ANSWER,
@@ -212,7 +218,8 @@ def flag_notify(*, flag: Flag) -> list[Notification]:
     facilitators = Membership.objects.filter(
         group_id=annotation.group_id, role=Membership.Role.FACILITATOR
     ).exclude(user_id=annotation.author_id)
-    members = [m for m in facilitators.select_related("group", "user") if _may_see(m, annotation)]
+    thread_id = annotation.root_id or annotation.pk
+    members = [m for m in _recipients(facilitators, thread_id) if _may_see(m, annotation)]
     return _notify(
         members,
         kind=Kind.FLAG,
@@ -227,7 +234,7 @@ def _everyone(group: ReadingGroup, role: str | None = None) -> list[Membership]:
     found = Membership.objects.filter(group=group)
     if role:
         found = found.filter(role=role)
-    return list(found.select_related("group", "user"))
+    return _recipients(found)
 
 
 def assignment_notify(*, assignment: Assignment) -> list[Notification]:

@@ -826,8 +826,9 @@ READING_PAGE_QUERIES = {"member": 13, "facilitator": 15}
 LAYER_QUERIES = {"member": 6, "facilitator": 6}
 # session, user, group reading with membership, the annotation, the thread, tags, +1 counts,
 # the viewer's +1s, facilitator ids; and what apps above add under the root (annotations/
-# extras.py): meetings' raises and "discussed on", one query
-THREAD_PAGE_QUERIES = 9
+# extras.py): meetings' raises and "discussed on", one query; notifications' "Mute thread",
+# one query
+THREAD_PAGE_QUERIES = 10
 
 
 def bulk_layer(group, essay, authors, roots: int, replies: int) -> list[Annotation]:

@@ -272,17 +272,20 @@ WRITES = {
     # written, without reading them back)
     "create": 2 + 2 + 3,
     # the parent as the viewer sees it; the savepoint and its release; the parent locked; the
-    # insert, the version figure
-    "reply": 1 + 2 + 1 + 2,
+    # insert, the version figure; then its notifications (notifications.services): the
+    # thread's writers, the members told with their settings and mutes, the section it is in
+    # (the reading's sections and blocks, cached per revision: here the cold case), the insert
+    "reply": 1 + 2 + 1 + 2 + (1 + 1 + 2 + 1),
     # the annotation; the savepoint and its release; locked; If-Match asks for its tags;
     # the members, for @mentions, and the mentions (delete the old, read what is left); the
     # tags (the same, and add the new); the row; the version figure; the answer's tags
     "put": 1 + 2 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 1,
     # the annotation; the savepoint and its release; locked; has it replies?; the delete
     # (what hangs from it read: replies, thread, meetings' agenda items and live spotlights;
-    # deleted: tags, +1s, flags, mentions, raises, the row); its parent locked (a placeholder
-    # left with nothing to hold?); the version figure
-    "delete": 1 + 2 + 1 + 1 + 10 + 1 + 1,
+    # deleted: tags, +1s, flags, mentions, raises, the notifications about it, the mutes of
+    # its thread, the row); its parent locked (a placeholder left with nothing to hold?); the
+    # version figure
+    "delete": 1 + 2 + 1 + 1 + 12 + 1 + 1,
 }
 
 

@@ -44,6 +44,14 @@ SKIPPED_NAMES = {
     "meetings:calendar": "the signed-in person's own calendar address (no group's data)",
     "meetings:calendar_create": "makes the signed-in person's own calendar address",
     "meetings:calendar_revoke": "turns off the signed-in person's own calendar address",
+    "notifications:inbox": "the signed-in person's own notifications (notifications.access)",
+    "notifications:unread": "the signed-in person's own unread count",
+    "notifications:mark_all": "marks the signed-in person's own notifications read",
+    "notifications:settings": "the signed-in person's own email settings",
+    "notifications:unsubscribe": (
+        "a signed capability URL opened from an email without a session: its signature is "
+        "the wall (tests/test_notification_email.py: a tampered token answers 400)"
+    ),
     "meetings:calendar_feed": (
         "a capability URL opened by calendar apps without a session: its key is the wall "
         "(tests/test_meetings_calendar.py: unknown or revoked keys 404, only the owner's groups)"
@@ -187,6 +195,26 @@ def make_agenda_item(world) -> int:
     return item.pk
 
 
+def make_notification(world) -> int:
+    """The facilitator told that the member replied to their question."""
+    from annotations.models import Annotation
+    from annotations.services import annotation_create
+    from notifications.models import Notification
+
+    root = Annotation.objects.get(pk=made(world, world.makers, "annotation_id"))
+    body = "A reply the circle keeps to itself"
+    world.secrets.append(body)
+    reply = annotation_create(
+        group=world.group,
+        reading=world.reading,
+        author=world.member,
+        motivation="replying",
+        body=body,
+        parent=root,
+    )
+    return Notification.objects.get(annotation=reply, recipient=world.facilitator).pk
+
+
 @pytest.fixture
 def group_object_makers():
     """How to fill URL keywords that later features add, with a real object of the group.
@@ -207,6 +235,7 @@ def group_object_makers():
         "section_anchor": lambda world: world.reading.sections.first().anchor,
         "meeting_id": make_meeting,
         "item_id": make_agenda_item,
+        "notification_id": make_notification,
     }
 
 
@@ -422,7 +451,8 @@ def snapshot() -> dict:
         "mail": len(mail.outbox),
     }
     # and every row of every table of the project's own apps (annotations included)
-    for label in ("accounts", "readings", "groups", "assignments", "annotations", "meetings"):
+    labels = ("accounts", "readings", "groups", "assignments", "annotations", "meetings")
+    for label in (*labels, "notifications"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = model.objects.count()
     return state
