@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db
@@ -100,8 +101,15 @@ def _why_not(n: Notification, preferences: Preferences, now: datetime) -> str:
     """Why this notification's email must not go now ("" when it may)."""
     if n.read_at is not None:
         return "Read in the app first."
-    if not n.recipient.email:
+    if not n.recipient.email or not n.recipient.is_active:
         return "No email address."
+    # An address signed up with and not yet confirmed is not mailed (one made by an admin or
+    # a script, which allauth has no record of, is).
+    unconfirmed = EmailAddress.objects.filter(
+        user_id=n.recipient_id, email__iexact=n.recipient.email, verified=False
+    )
+    if unconfirmed.exists():
+        return "Email address not confirmed."
     if preferences.delivery(n.kind) == Delivery.OFF:
         return "Turned off."
     thread = (n.annotation.root_id or n.annotation_id) if n.annotation_id else None

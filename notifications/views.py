@@ -117,7 +117,10 @@ def unread_count(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request):
-    saved = Preferences.for_user(request.user)
+    if request.method == "POST":
+        saved, _ = Preferences.objects.get_or_create(user=request.user)
+    else:
+        saved = Preferences.for_user(request.user)
     form = PreferencesForm(request.POST or None, instance=saved)
     if request.method == "POST" and form.is_valid():
         form.save()
