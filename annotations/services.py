@@ -377,7 +377,9 @@ def annotation_update(
             names = (
                 render_body(item.body, item.group, item.reading, members)[1] if item.body else set()
             )
-            _record_mentions(item, names, members)
+            added = _record_mentions(item, names, members)
+            if item.pk == annotation.pk:
+                mentioned |= added  # a note shared now tells those it mentions
     if tags is not None:
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)

@@ -24,6 +24,7 @@ milliseconds, and is the one duplicate this design allows.
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import smtplib
 import tempfile
@@ -113,6 +114,8 @@ def _why_not(n: Notification, preferences: Preferences, now: datetime) -> str:
     if preferences.delivery(n.kind) == Delivery.OFF:
         return "Turned off."
     thread = (n.annotation.root_id or n.annotation_id) if n.annotation_id else None
+    if n.kind == Kind.FLAG:
+        thread = None  # moderation is silenced only by muting the whole group
     muted = Mute.objects.filter(user_id=n.recipient_id, group_id=n.group_id).filter(
         Q(thread__isnull=True) | Q(thread_id=thread)
     )
@@ -267,7 +270,8 @@ def _single_runner():
     if db.vendor != "sqlite":
         yield
         return
-    name = Path(str(settings.DATABASES["default"]["NAME"])).name or "memory"
+    database = str(Path(str(settings.DATABASES["default"]["NAME"])).resolve())
+    name = hashlib.sha256(database.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"commonplace-send-notifications-{name}.lock"
     with path.open("w") as handle:
         try:

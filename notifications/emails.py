@@ -86,7 +86,20 @@ def _message(*, user, subject, template, context, unsubscribe_kind, list_id=None
 
 
 def _list_id(group) -> str:
-    return f"{one_line(group.name, NAME_LENGTH)} <{group.slug}.{settings.SITE_DOMAIN}>"
+    """`List-Id` (RFC 2919): the group's name as a phrase, quoted so that nothing in it reads
+    as a second id, and an id made of the group's slug and the site's host name."""
+    name = " ".join(re.sub(r'[\\"<>]', " ", one_line(group.name, NAME_LENGTH)).split())
+    host = settings.SITE_DOMAIN.split(":")[0] or "localhost"
+    return f'"{name}" <{group.slug}.{host}>'
+
+
+def _writer(notification: Notification) -> str:
+    """Who wrote the words an email quotes: the annotation's author (not whoever marked it the
+    answer, or flagged it), named as the permission table names them."""
+    item = notification.annotation
+    if item is None or item.author is None:
+        return "Someone"
+    return item.author.public_name
 
 
 def notification_message(notification: Notification, *, now: datetime):
@@ -101,6 +114,7 @@ def notification_message(notification: Notification, *, now: datetime):
             "n": notification,
             "d": described,
             "words_html": absolute_links(described.words_html),
+            "writer": _writer(notification),
             "url": url,
             "group_name": notification.group.name,
         },

@@ -61,7 +61,7 @@ def _memberships(group_id: int, user_ids: Iterable[int], thread_id: int | None =
     return _recipients(found, thread_id)
 
 
-def _email_state(user, kind: str, urgent: bool) -> tuple:
+def _email_state(user, kind: str, urgent: bool, now: datetime) -> tuple:
     try:
         delivery = user.notification_preferences.delivery(kind)
     except Preferences.DoesNotExist:
@@ -69,7 +69,7 @@ def _email_state(user, kind: str, urgent: bool) -> tuple:
     if not user.email or delivery == Delivery.OFF:
         return Email.NONE, None
     if delivery == Delivery.IMMEDIATELY or urgent:
-        return Email.QUEUED, timezone.now()
+        return Email.QUEUED, now
     return Email.DIGEST, None
 
 
@@ -96,7 +96,7 @@ def _notify(
     now = now or timezone.now()
     rows = []
     for membership in recipients:
-        email, after = _email_state(membership.user, kind, urgent)
+        email, after = _email_state(membership.user, kind, urgent, now)
         rows.append(
             Notification(
                 recipient_id=membership.user_id,
@@ -199,6 +199,8 @@ def answer_notify(*, reply: Annotation, by) -> list[Notification]:
     root = reply.root
     if root is None or root.author_id is None or reply.is_private:
         return []
+    if Notification.objects.filter(kind=Kind.ANSWER, annotation=reply).exists():
+        return []  # marked, unmarked and marked again: told once
     members = [
         m for m in _memberships(reply.group_id, [root.author_id], root.pk) if _may_see(m, reply)
     ]
@@ -218,8 +220,8 @@ def flag_notify(*, flag: Flag) -> list[Notification]:
     facilitators = Membership.objects.filter(
         group_id=annotation.group_id, role=Membership.Role.FACILITATOR
     ).exclude(user_id=annotation.author_id)
-    thread_id = annotation.root_id or annotation.pk
-    members = [m for m in _recipients(facilitators, thread_id) if _may_see(m, annotation)]
+    # A muted thread does not silence moderation: only muting the whole group does.
+    members = [m for m in _recipients(facilitators) if _may_see(m, annotation)]
     return _notify(
         members,
         kind=Kind.FLAG,
@@ -268,9 +270,15 @@ def meeting_notify(*, meeting: Meeting, event: str, by=None, was_starts_at=None)
 
 
 def recap_notify(*, meeting: Meeting, by=None) -> list[Notification]:
-    return _notify(
-        _everyone(meeting.group), kind=Kind.RECAP, group=meeting.group, actor=by, meeting=meeting
+    """A recap posted: every member hears it once (a recap cleared and written again is not
+    news twice)."""
+    told = set(
+        Notification.objects.filter(kind=Kind.RECAP, meeting=meeting).values_list(
+            "recipient_id", flat=True
+        )
     )
+    members = [m for m in _everyone(meeting.group) if m.user_id not in told]
+    return _notify(members, kind=Kind.RECAP, group=meeting.group, actor=by, meeting=meeting)
 
 
 def wrote_in(assignment: Assignment, user_ids: Iterable[int]) -> set[int]:

@@ -1134,13 +1134,6 @@ def test_a_kind_turned_off_still_reaches_the_inbox_but_not_email(group, facilita
 # =================================================================================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: notifications/services.py answer_notify does not look for an "
-    "answer notification it already wrote for the reply: unmarking and marking the same "
-    "answer again tells the asker a second time, and both show in the inbox.",
-)
 def test_marking_the_same_answer_again_does_not_tell_the_asker_twice(
     group, essay, member, sami, facilitator
 ):
@@ -1154,13 +1147,6 @@ def test_marking_the_same_answer_again_does_not_tell_the_asker_twice(
     assert len(seen(member, kind=Kind.ANSWER)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: meetings/services.py meeting_recap sends recap_posted whenever a recap is "
-    "written over an empty one, and notifications/services.py recap_notify writes new rows "
-    "each time: clearing a recap and writing it again tells every member twice.",
-)
 def test_a_recap_cleared_and_written_again_does_not_tell_members_twice(group, facilitator, member):
     meeting = schedule(group, facilitator)
 
@@ -1171,13 +1157,6 @@ def test_a_recap_cleared_and_written_again_does_not_tell_members_twice(group, fa
     assert len(seen(member, kind=Kind.RECAP)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: annotations/services.py annotation_update (its visibility branch): sharing "
-    "a private note records its @mentions (Mention rows) but drops _record_mentions' result "
-    "and sends no mentions_added event, so the members it now mentions are never told.",
-)
 def test_a_private_note_shared_with_the_group_tells_the_members_it_mentions(
     group, essay, facilitator, member
 ):
