@@ -10,8 +10,11 @@ let etag = null;
 
 function show(count) {
   badge.hidden = count === 0;
-  badge.textContent = count > 99 ? "99+" : String(count);
-  link.setAttribute("aria-label", count ? `Inbox, ${count} unread` : "Inbox");
+  // The visible number, and for a screen reader "3 unread" (the link reads "Inbox 3 unread").
+  const hint = document.createElement("span");
+  hint.className = "visually-hidden";
+  hint.textContent = " unread";
+  badge.replaceChildren(count > 99 ? "99+" : String(count), hint);
 }
 
 async function refresh() {
