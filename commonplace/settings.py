@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "progress",
     "meetings",
     "notifications",
+    "search",
+    "exports",
     "demo",
 ]
 

@@ -6,8 +6,13 @@ from readings.models import Reading
 
 def reading_layout(reading: Reading) -> dict:
     """Sections with their blocks, paragraph numbers and the table of contents: 2 queries."""
-    sections = list(reading.sections.all())
-    blocks = list(reading.blocks.all())
+    return layout_of(list(reading.sections.all()), list(reading.blocks.all()))
+
+
+def layout_of(sections: list, blocks: list) -> dict:
+    """As reading_layout, for one reading's sections and blocks already read (a page over
+    many readings reads them all in two queries)."""
+    sections = sorted(sections, key=lambda section: section.position)
     by_section: dict[int, list] = {section.id: [] for section in sections}
     number = 0
     for segment in text.segments(sections, blocks):

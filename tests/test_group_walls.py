@@ -48,6 +48,10 @@ SKIPPED_NAMES = {
     "notifications:unread": "the signed-in person's own unread count",
     "notifications:mark_all": "marks the signed-in person's own notifications read",
     "notifications:settings": "the signed-in person's own email settings",
+    "exports:my_notes": "the signed-in person's own notes, from the groups they are in",
+    "exports:my_notes_markdown": "downloads the signed-in person's own notes (exports.discussion)",
+    "exports:my_notes_csv": "downloads the signed-in person's own notes as CSV",
+    "exports:my_notes_jsonld": "downloads the signed-in person's own notes as JSON-LD",
     "notifications:unsubscribe": (
         "a signed capability URL opened from an email without a session: its signature is "
         "the wall (tests/test_notification_email.py: a tampered token answers 400)"
