@@ -54,7 +54,6 @@ INSTALLED_APPS = [
     "progress",
     "meetings",
     "notifications",
-    "search",
     "exports",
     "demo",
 ]
