@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("", include("meetings.live_urls")),
     path("", include("notifications.urls")),
+    path("", include("search.urls")),
     path("", include("exports.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

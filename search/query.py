@@ -1,0 +1,352 @@
+"""A search in one group: what matches, in what order, a page at a time, as the viewer may
+see it.
+
+Every search starts from `visible_annotations(membership)`, the permission table's `see`
+line (annotations/access.py): private notes only for their author, hidden ones only for
+facilitators and their authors, nothing behind "post before you peek" that the viewer has not
+unlocked. On top of it: nothing deleted (a "[deleted]" placeholder has no words to find),
+and a reply only while the viewer may see its thread's root (whose passage it is shown
+with). The filters narrow that set; the words then match:
+
+- on PostgreSQL, against the stored tsvector of search.models.SearchEntry, joined to that set
+  by id, ranked by ts_rank (body and tags weigh more than the quoted passage), ties newest
+  first; the words are marked by ts_headline (search/marking.py);
+- on SQLite, as case-insensitive substrings of the body, the quoted passage or a tag, newest
+  first, marked in Python.
+
+A page is PAGE_SIZE results and the total, counted by the same query (COUNT(*) OVER ()).
+Results are the annotations and replies that match, each shown with its thread's passage and
+opening that thread on the reading page. Queries: the page, the annotations on it, their
+tags, and on PostgreSQL the marks: 4, however many match (plus the cached article of each
+reading on the page, for its section and paragraph).
+"""
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.postgres.search import SearchQueryField
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from annotations.access import author_label, visible_annotations
+from annotations.models import Annotation, Tag
+from groups.models import Membership
+from readings import text as canonical
+from readings.article import reading_article
+from readings.models import Block, Section
+from search import marking
+from search.models import SearchEntry
+from search.syntax import Query, tsquery_sql
+
+PAGE_SIZE = 20
+MAX_PAGE = 500  # 10,000 results: past that, narrow the search
+
+# ts_headline's options: a note's words in up to two fragments; the passage whole.
+BODY_HEADLINE = (
+    f"StartSel={marking.START}, StopSel={marking.STOP}, MaxFragments=2, MaxWords=30, "
+    'MinWords=12, FragmentDelimiter=" … "'
+)
+PASSAGE_HEADLINE = f"StartSel={marking.START}, StopSel={marking.STOP}, HighlightAll=true"
+PASSAGE_LENGTH = 320  # characters of a long passage shown (SQLite; ts_headline shows all)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What to look for. `query` may be empty when a filter is given (the newest first)."""
+
+    query: Query = field(default_factory=lambda: Query(()))
+    reading_id: int | None = None
+    section: tuple[int, int] | None = None  # [start, end) in the reading's canonical text
+    author_id: int | None = None
+    tag: str = ""
+    questions: bool = False
+    unanswered: bool = False
+    since: datetime | None = None  # aware; from this moment
+    until: datetime | None = None  # aware; before this moment
+
+    @property
+    def active(self) -> bool:
+        return self != Criteria(query=self.query) or bool(self.query)
+
+
+@dataclass
+class Found:
+    item: Annotation  # the annotation or reply that matched
+    root: Annotation  # its thread's root (the item itself for a root)
+    author: str
+    passage: SafeString  # the root's quoted passage, the words found marked
+    words: SafeString  # the item's own words, the words found marked
+    tags: list[tuple[str, bool]]  # (name, matched)
+    place: str  # "The heading · ¶ 12"
+    url: str  # the reading page, with the thread open at the item
+
+
+@dataclass
+class Page:
+    results: list[Found]
+    total: int
+    number: int
+
+    @property
+    def pages(self) -> int:
+        return min(MAX_PAGE, max(1, -(-self.total // PAGE_SIZE)))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + 1
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.results) - 1
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- which annotations may be found -------------------------------------------------------------
+
+
+def candidates(membership: Membership, criteria: Criteria) -> QuerySet:
+    """What this viewer may find in their group, narrowed by the filters (not the words)."""
+    visible = visible_annotations(membership)
+    found = visible.filter(
+        Q(parent__isnull=True)
+        | Exists(visible_annotations(membership).filter(pk=OuterRef("root_id"))),
+        deleted_at__isnull=True,
+    )
+    if criteria.reading_id is not None:
+        found = found.filter(reading_id=criteria.reading_id)
+    if criteria.section is not None:
+        start, end = criteria.section
+        orphan = Annotation.Anchoring.ORPHAN
+        found = found.filter(
+            Q(parent__isnull=True, start__gte=start, start__lt=end) & ~Q(anchoring=orphan)
+            | Q(parent__isnull=False, root__start__gte=start, root__start__lt=end)
+            & ~Q(root__anchoring=orphan)
+        )
+    if criteria.author_id is not None:
+        found = found.filter(author_id=criteria.author_id)
+    if criteria.tag:
+        tagged = Tag.objects.filter(name=criteria.tag)
+        found = found.filter(
+            Exists(tagged.filter(annotation_id=OuterRef("pk")))
+            | Exists(tagged.filter(annotation_id=OuterRef("root_id")))
+        )
+    if criteria.questions or criteria.unanswered:
+        question = Annotation.Motivation.QUESTIONING
+        found = found.filter(
+            Q(parent__isnull=True, motivation=question) | Q(root__motivation=question)
+        )
+    if criteria.unanswered:
+        # As the reading page counts it: an answer the viewer can see, not deleted.
+        answers = visible_annotations(membership).filter(is_answer=True, deleted_at__isnull=True)
+        found = found.filter(
+            Q(parent__isnull=True) & ~Exists(answers.filter(root_id=OuterRef("pk")))
+            | Q(parent__isnull=False) & ~Exists(answers.filter(root_id=OuterRef("root_id")))
+        )
+    if criteria.since is not None:
+        found = found.filter(created_at__gte=criteria.since)
+    if criteria.until is not None:
+        found = found.filter(created_at__lt=criteria.until)
+    return found
+
+
+def tag_seen(membership: Membership, tag: str) -> bool:
+    """Whether any note this viewer may see carries the tag (to say so when none does)."""
+    tagged = Tag.objects.filter(name=tag, annotation_id=OuterRef("pk"))
+    return visible_annotations(membership).filter(Exists(tagged), deleted_at__isnull=True).exists()
+
+
+def section_range(section: Section, sections: list[Section]) -> tuple[int, int]:
+    """Where a section lies in its reading's canonical text: from its heading (or first
+    block) to the next section's. `sections`: every section of the reading. One query."""
+    blocks = Block.objects.filter(reading_id=section.reading_id).only(
+        "id", "section_id", "position", "kind", "text"
+    )
+    starts: dict[int, int] = {}
+    for segment in canonical.segments(sections, blocks):
+        section_id = segment.obj.pk if segment.kind == "heading" else segment.obj.section_id
+        starts.setdefault(section_id, segment.start)
+    ordered = sorted(sections, key=lambda s: s.position)
+    start = starts.get(section.pk)
+    if start is None:
+        return (0, 0)  # an empty section: nothing is in it
+    later = [starts[s.pk] for s in ordered if s.position > section.position and s.pk in starts]
+    return (start, later[0] if later else 2**31 - 1)
+
+
+# --- the words ----------------------------------------------------------------------------
+
+
+class _Matches(Func):
+    """`vector @@ tsquery`, as a condition."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _tsquery(query: Query) -> RawSQL:
+    sql, params = tsquery_sql(query)
+    return RawSQL(sql, params, output_field=SearchQueryField())
+
+
+def _words_q(query: Query) -> Q:
+    """SQLite: the query as substrings of the body, the passage or a tag."""
+
+    def term_q(term) -> Q:
+        tagged = Tag.objects.filter(annotation_id=OuterRef("pk"), name__icontains=term.text)
+        found = Q(body__icontains=term.text) | Q(exact__icontains=term.text) | Q(Exists(tagged))
+        return ~found if term.negated else found
+
+    result = Q(pk__in=[])
+    for group in query.alternatives:
+        both = Q()
+        for term in group:
+            both &= term_q(term)
+        result |= both
+    return result
+
+
+def _ranked_ids(membership, criteria, offset) -> tuple[list[int], int]:
+    found = candidates(membership, criteria)
+    total = Window(Count("*"))
+    if criteria.query and _postgres():
+        tsquery = _tsquery(criteria.query)
+        entries = SearchEntry.objects.filter(group_id=membership.group_id)
+        if criteria.reading_id is not None:
+            entries = entries.filter(reading_id=criteria.reading_id)
+        rows = (
+            entries.filter(_Matches(F("vector"), tsquery), annotation_id__in=found.values("pk"))
+            .annotate(
+                rank=Func(F("vector"), tsquery, function="ts_rank", output_field=FloatField()),
+                total=total,
+            )
+            .order_by("-rank", "-annotation_id")
+            .values_list("annotation_id", "total")
+        )
+    else:
+        if criteria.query:
+            found = found.filter(_words_q(criteria.query))
+        rows = found.annotate(total=total).order_by("-pk").values_list("pk", "total")
+    rows = list(rows[offset : offset + PAGE_SIZE])
+    return [pk for pk, _ in rows], (rows[0][1] if rows else 0)
+
+
+def _headlines(query: Query, bodies: list[str], passages: list[str]) -> list[tuple[str, str]]:
+    """ts_headline of each body and passage, in one query."""
+    sql, params = tsquery_sql(query)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ts_headline('english'::regconfig, t.b, q.q, %s),"
+            " ts_headline('english'::regconfig, t.p, q.q, %s)"
+            " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t(b, p, n),"
+            f" (SELECT {sql} AS q) AS q ORDER BY t.n",
+            [BODY_HEADLINE, PASSAGE_HEADLINE, bodies, passages, *params],
+        )
+        return cursor.fetchall()
+
+
+# --- a page of results ------------------------------------------------------------------------
+
+
+def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page:
+    """The page-th page of what the viewer finds in their group."""
+    page = max(1, min(page, MAX_PAGE))
+    ids, total = _ranked_ids(membership, criteria, (page - 1) * PAGE_SIZE)
+    if not ids:
+        return Page([], total, page)
+    by_id = Annotation.objects.select_related("author", "reading", "root").in_bulk(ids)
+    items = [by_id[pk] for pk in ids if pk in by_id]
+    roots = [item.root if item.root_id else item for item in items]
+    tags: dict[int, list[str]] = {}
+    for annotation_id, name in (
+        Tag.objects.filter(annotation_id__in={a.pk for a in items} | {r.pk for r in roots})
+        .order_by("name")
+        .values_list("annotation_id", "name")
+    ):
+        tags.setdefault(annotation_id, []).append(name)
+    bodies = [marking.plain(item.body_html) for item in items]
+    passages = [marking.unmarkable(root.exact) for root in roots]
+    words = criteria.query.positive
+    if criteria.query and _postgres():
+        marked = [
+            (marking.from_headline(body), marking.from_headline(passage))
+            for body, passage in _headlines(criteria.query, bodies, passages)
+        ]
+    else:
+        marked = [
+            (
+                marking.mark_words(body, words, around=marking.EXCERPT),
+                marking.mark_words(passage, words, around=PASSAGE_LENGTH),
+            )
+            for body, passage in zip(bodies, passages, strict=True)
+        ]
+    places = _Places()
+    group_slug = membership.group.slug
+    results = []
+    for item, root, (body, passage) in zip(items, roots, marked, strict=True):
+        names = sorted(set(tags.get(item.pk, [])) | set(tags.get(root.pk, [])))
+        results.append(
+            Found(
+                item=item,
+                root=root,
+                author=author_label(membership, item),
+                passage=passage,
+                words=body,
+                tags=[(name, any(w.lower() in name for w in words)) for name in names],
+                place=places(item.reading, root),
+                url=reverse("annotations:reading", args=[group_slug, item.reading.slug])
+                + f"#a-{item.pk}",
+            )
+        )
+    return Page(results, total, page)
+
+
+class _Places:
+    """Where a thread's passage is: its section's heading and its paragraph's number, from
+    the reading's article (cached once per revision, shared with the reading page)."""
+
+    def __init__(self):
+        self.articles: dict[int, tuple] = {}
+
+    def __call__(self, reading, root) -> str:
+        if root.start is None:
+            return "About the whole reading"
+        if root.anchoring == Annotation.Anchoring.ORPHAN:
+            return "Passage no longer in the text"
+        if reading.pk not in self.articles:
+            article = reading_article(reading, slots=True)
+            spans = sorted(article.spans, key=lambda span: span.start)
+            self.articles[reading.pk] = (article, spans, [span.start for span in spans])
+        article, spans, starts = self.articles[reading.pk]
+        at = bisect.bisect_right(starts, root.start) - 1
+        if at < 0:
+            return article.headings.get(spans[0].section, "") if spans else ""
+        span = spans[at]
+        heading = article.headings.get(span.section) or "Introduction"
+        return f"{heading} · ¶ {span.number}" if span.number else heading
