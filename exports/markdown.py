@@ -18,7 +18,8 @@ file is read by programs that render it, some of them with raw HTML on. So:
   left open is closed at the end of its note.
 - Each note is a list item, replies nested under what they answer, and its body is indented
   to the item's content column, so whatever the body holds (an unclosed fence, a stray list)
-  stays inside its note.
+  stays inside its note; the replies' bullet is one their parent's body does not use, so a
+  body ending in a list is not continued by them.
 """
 
 import re
@@ -40,6 +41,7 @@ LINK_SCHEME = re.compile(
     r"(\]\(\s*<?\s*|^ {0,3}\[[^\]]*\]:\s*<?\s*)(javascript|vbscript|data|file):", re.I
 )
 BACKTICKS = re.compile(r"`+")
+BODY_LIST = re.compile(r"^ {0,3}([-*+])[ \t]", re.M)
 
 
 def inline(text: str) -> str:
@@ -159,14 +161,22 @@ KINDS = {
 }
 
 
-def _note(note: Note, *, indent: int, show_author: bool = True) -> list[str]:
+def _marker(above: Note | None) -> str:
+    """The bullet of a note: one that the note it hangs under does not use for a list of its
+    own, so that a body ending in a list is not continued by the replies under it."""
+    words = (above.annotation.body or "") if above is not None else ""
+    used = {m.group(1) for m in BODY_LIST.finditer(words)}
+    return next((m for m in "-*+" if m not in used), "-")
+
+
+def _note(note: Note, *, indent: int, marker: str = "-", show_author: bool = True) -> list[str]:
     a = note.annotation
     pad = " " * indent
     facts = []
     if show_author:
         facts.append(f"**{inline(note.author)}**")
     if a.is_deleted:  # a placeholder: its author is "[deleted]", its words gone
-        return [f"{pad}- {facts[0] if facts else 'deleted'}"]
+        return [f"{pad}{marker} {facts[0] if facts else 'deleted'}"]
     kind = "prompt" if getattr(a, "prompt_of_id", None) else KINDS.get(a.motivation, a.motivation)
     facts.append(kind)
     facts.append(when(a.created_at))
@@ -181,7 +191,7 @@ def _note(note: Note, *, indent: int, show_author: bool = True) -> list[str]:
     if note.tags:
         facts.append("tags: " + ", ".join(note.tags))
     head = " · ".join(inline(fact) if not fact.startswith("**") else fact for fact in facts)
-    lines = [f"{pad}- {head}"]
+    lines = [f"{pad}{marker} {head}"]
     words = body(a.body) if a.body else []
     if words:
         lines.append("")
@@ -203,9 +213,14 @@ def thread(t: Thread, *, show_author: bool = True) -> list[str]:
         lines += [blockquote(t.quote), ""]
     if not t.root_visible and t.notes and t.notes[0].depth == 0 and show_author:
         lines += ["_The note this thread began with is not shown._", ""]
+    path: list[Note] = []  # the notes this one is nested in, by depth
     for note in t.notes:
-        lines += _note(note, indent=2 * note.depth, show_author=show_author)
+        del path[note.depth :]
+        above = path[-1] if path else None
+        marker = _marker(above)
+        lines += _note(note, indent=2 * note.depth, marker=marker, show_author=show_author)
         lines.append("")
+        path.append(note)
     return lines
 
 

@@ -248,6 +248,15 @@ def test_the_markdown_nests_replies_as_a_renderer_reads_them(group, essay, membe
     assert html[answer:follow].count("<ul>") == 1
 
 
+def test_replies_under_a_body_ending_in_a_list_are_not_its_items(group, essay, member, facilitator):
+    note = create(group, essay, member, body="Two points:\n\n- one\n- two")
+    reply_to(note, facilitator, body="A reply")
+
+    html = rendered(export(member, "markdown", group, essay))
+
+    assert re.search(r"<li>two</li>\s*</ul>\s*<ul>\s*<li>\s*<p><strong>Fran Facilitator", html)
+
+
 def test_the_markdown_gives_dates_in_the_viewers_time_zone(group, essay, member, discussion):
     at(discussion["working"], datetime.datetime(2025, 3, 4, 23, 30, tzinfo=datetime.UTC))
     member.time_zone = "Asia/Tokyo"
