@@ -10,7 +10,8 @@ withheld by "post before you peek".
 
 Threads are placed where their passage starts: after the first block (paragraph, quote or
 caption) whose text ends after the passage's start, so a passage that starts in a heading
-goes with its section's first block. Orphans (passages a revision lost) come last. Within a
+goes with its section's first block. Threads about the whole reading (no passage) come
+first, orphans (passages a revision lost) last. Within a
 thread, replies follow their parent in the order written; a reply whose parent this person
 may not see hangs from the thread's first note (or stands first, when that is not shown).
 
@@ -20,7 +21,7 @@ them): the annotations, their tags, the reading's sections and blocks (and, for 
 """
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef
 
@@ -56,7 +57,7 @@ class Thread:
     root: Annotation  # the first note: its passage is always shown, its words only if visible
     root_visible: bool
     notes: list[Note]
-    block: Block | None = None  # where the passage starts; None for an orphan
+    block: Block | None = None  # where the passage starts; None for an orphan or page note
     section: Section | None = None
 
     @property
@@ -64,8 +65,19 @@ class Thread:
         return self.root.exact
 
     @property
+    def is_page_note(self) -> bool:
+        """About the whole reading rather than a passage: a root with no range (an orphan
+        keeps the range it had before a revision)."""
+        return self.root.start is None and self.root.anchoring != Annotation.Anchoring.ORPHAN
+
+    @property
     def is_orphan(self) -> bool:
-        return self.block is None
+        return self.block is None and not self.is_page_note
+
+    @property
+    def where(self) -> int:
+        """0 about the whole reading, 1 on a passage, 2 orphaned: the order they are shown."""
+        return 0 if self.is_page_note else 2 if self.is_orphan else 1
 
     @property
     def is_bare_highlight(self) -> bool:
@@ -93,12 +105,11 @@ class Discussion:
     reading: object
     membership: Membership
     sections: list  # the reading's sections, each block with .threads
-    threads: list[Thread]  # in the order of the text, then the orphans
-    facilitator_ids: set[int] = field(default_factory=set)
+    threads: list[Thread]  # about the whole reading, then in the order of the text, orphans
 
     @property
-    def placed(self) -> list[Thread]:
-        return [t for t in self.threads if not t.is_orphan]
+    def page_notes(self) -> list[Thread]:
+        return [t for t in self.threads if t.is_page_note]
 
     @property
     def orphans(self) -> list[Thread]:
@@ -213,8 +224,8 @@ def _thread(membership, root, root_visible: bool, rows: list, tags) -> Thread:
 
 def _place(threads: list[Thread], sections: list) -> None:
     """Put each thread after the block where its passage starts (see the module's docstring),
-    sort them in the order of the text (orphans last, oldest first), and give each block the
-    list of its threads (`block.threads`)."""
+    sort them: those about the whole reading first, then in the order of the text, orphans
+    last (oldest first); and give each block the list of its threads (`block.threads`)."""
     blocks = [block for section in sections for block in section.block_list]
     section_of = {section.id: section for section in sections}
     ends = [block.start + len(block.text) for block in blocks]
@@ -230,7 +241,7 @@ def _place(threads: list[Thread], sections: list) -> None:
     order = {block.pk: index for index, block in enumerate(blocks)}
     threads.sort(
         key=lambda t: (
-            t.is_orphan,
+            t.where,
             order.get(getattr(t.block, "pk", None), 0),
             t.root.start or 0,
             t.root.created_at,

@@ -136,6 +136,28 @@ def body(markdown: str) -> list[str]:
     return lines
 
 
+def _is_plain(annotation) -> bool:
+    """A body given as plain text (by another client, imported): shown as text, never as
+    Markdown."""
+    return getattr(annotation, "body_format", "markdown") == "plain"
+
+
+def plain(text: str) -> list[str]:
+    """Plain text as Markdown lines that show it as it is, its line breaks kept."""
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out = []
+    for index, line in enumerate(lines):
+        if not line:
+            out.append("")
+            continue
+        shown = _line_start(inline(line))
+        follows = index + 1 < len(lines) and lines[index + 1]
+        out.append(shown + ("\\" if follows else ""))
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
 # --- dates ------------------------------------------------------------------------------------
 
 
@@ -152,6 +174,8 @@ def zone_name() -> str:
 
 # --- notes and threads ------------------------------------------------------------------------
 
+WHOLE_READING = "About the whole reading"
+ORPHANS = "Orphaned passages"
 KINDS = {
     "highlighting": "highlight",
     "commenting": "comment",
@@ -192,7 +216,7 @@ def _note(note: Note, *, indent: int, marker: str = "-", show_author: bool = Tru
         facts.append("tags: " + ", ".join(note.tags))
     head = " · ".join(inline(fact) if not fact.startswith("**") else fact for fact in facts)
     lines = [f"{pad}{marker} {head}"]
-    words = body(a.body) if a.body else []
+    words = (plain(a.body) if _is_plain(a) else body(a.body)) if a.body else []
     if words:
         lines.append("")
         lines.extend(f"{pad}  {line}" if line.strip() else "" for line in words)
@@ -209,7 +233,7 @@ def thread(t: Thread, *, show_author: bool = True) -> list[str]:
         where.append("Figure caption")
     if where:
         lines += [f"**{' · '.join(where)}**", ""]
-    if t.quote:
+    if t.quote and not t.is_page_note:
         lines += [blockquote(t.quote), ""]
     if not t.root_visible and t.notes and t.notes[0].depth == 0 and show_author:
         lines += ["_The note this thread began with is not shown._", ""]
@@ -262,6 +286,10 @@ def study_notes(discussion: Discussion, *, viewer, now=None) -> str:
         f"{when(now)} (times in {inline(zone_name())}): {counted}.",
         "",
     ]
+    if page_notes := discussion.page_notes:
+        lines += [_heading(2, WHOLE_READING), ""]
+        for t in page_notes:
+            lines += thread(t)
     shown: set[int] = set()
     tops = _tops(discussion.sections)
     for section in discussion.sections:
@@ -279,7 +307,7 @@ def study_notes(discussion: Discussion, *, viewer, now=None) -> str:
             lines += thread(t)
     if orphans := discussion.orphans:
         lines += [
-            _heading(2, "Orphaned passages"),
+            _heading(2, ORPHANS),
             "",
             "_The text was revised and these passages could not be found in it any more._",
             "",
@@ -310,7 +338,9 @@ def my_study_notes(places: list[ReadingNotes], *, viewer, now=None) -> str:
         lines += [_heading(3, place.reading.title), ""]
         section_seen = None
         for t in place.threads:
-            section = t.section_title if not t.is_orphan else "Orphaned passages"
+            section = (
+                WHOLE_READING if t.is_page_note else ORPHANS if t.is_orphan else t.section_title
+            )
             if section and section != section_seen:
                 lines += [_heading(4, section), ""]
                 section_seen = section

@@ -92,6 +92,7 @@ def packet(request, group_slug, reading_slug):
         "reading": group_reading.reading,
         "discussion": found,
         "sections": found.sections,
+        "page_notes": [t for t in shown if t.is_page_note],
         "orphans": [t for t in shown if t.is_orphan],
         "thread_count": len(shown),
         "reply_count": sum(1 for t in shown for n in t.notes if n.annotation.is_reply),

@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from annotations import services
 from annotations.models import Annotation, Tag
 from assignments.models import Assignment
+from exports.markdown import plain
 from groups.models import GroupReading, Membership
 from tests.annotating import QUOTE, create, reply_to
 from tests.test_annotation_pages import block_of, blocks_of
@@ -279,6 +280,39 @@ def test_the_markdown_puts_orphans_at_the_end(group, essay, member, discussion):
     assert text.index("Who counts as working class?") > orphans
     assert text.index("The ghost of Stalin.") < orphans
     assert "## Why the working class" not in text
+
+
+def test_a_thread_about_the_whole_reading_comes_first_without_a_passage(
+    group, essay, member, discussion
+):
+    Annotation.objects.create(  # a root with no range: about the reading as a whole
+        group=group,
+        reading=essay,
+        author=member,
+        motivation="commenting",
+        body="About the essay as a whole",
+        body_html="<p>About the essay as a whole</p>",
+    )
+
+    text = export(member, "markdown", group, essay)
+    page = export(member, "packet", group, essay)
+    rows = csv_rows(export(member, "csv", group, essay))
+
+    assert text.index("## About the whole reading") < text.index("About the essay as a whole")
+    assert text.index("About the essay as a whole") < text.index("## Introduction")
+    assert "Orphaned" not in text
+    assert page.index("About the essay as a whole") < page.index('class="packet__body"')
+    assert rows[0]["body"] == "About the essay as a whole"
+    assert (rows[0]["section"], rows[0]["paragraph"], rows[0]["quote"]) == ("", "", "")
+
+
+def test_a_plain_text_body_is_shown_as_the_text_it_is():
+    html = rendered("\n".join(plain("# not a heading\n<b>x</b> *y*\nsecond line\n\n- no list")))
+
+    assert html == (
+        "<p># not a heading<br />\n&lt;b&gt;x&lt;/b&gt; *y*<br />\nsecond line</p>\n"
+        "<p>- no list</p>\n"
+    )
 
 
 # --- CSV --------------------------------------------------------------------------------------
