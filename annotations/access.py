@@ -88,6 +88,29 @@ class Lock:
     end: int
 
 
+def _posted(*, user, group, reading, start, end) -> QuerySet:
+    """What counts as having posted in a range: a shared comment, question, tag note or reply
+    there (not a bare highlight, not a private note), not deleted. Each argument a value or an
+    OuterRef."""
+    mine = Annotation.objects.filter(
+        group_id=group,
+        author_id=user,
+        reading_id=reading,
+        visibility=Annotation.Visibility.GROUP,
+        deleted_at__isnull=True,
+    )
+    return mine.filter(parent__isnull=True, start__lt=end, end__gt=start).exclude(
+        motivation=Annotation.Motivation.HIGHLIGHTING
+    ) | mine.filter(parent__isnull=False, root__start__lt=end, root__end__gt=start)
+
+
+def _lockable(viewer: Membership, now) -> bool:
+    peek_until = viewer.group.peek_until
+    return (
+        viewer.role != Membership.Role.FACILITATOR and peek_until is not None and peek_until > now
+    )
+
+
 def peek_locks(viewer: Membership) -> tuple[Lock, ...]:
     """The ranges withheld from this member now: assignments with “post before you peek” on,
     not yet due, where they have not posted (a shared comment, question, tag note or reply,
@@ -96,23 +119,13 @@ def peek_locks(viewer: Membership) -> tuple[Lock, ...]:
     if known is not None:
         return known
     locks: tuple[Lock, ...] = ()
-    peek_until = viewer.group.peek_until
-    if (
-        viewer.role != Membership.Role.FACILITATOR
-        and peek_until is not None
-        and peek_until > timezone.now()
-    ):
-        mine = Annotation.objects.filter(
-            group_id=viewer.group_id,
-            author_id=viewer.user_id,
-            reading_id=OuterRef("group_reading__reading_id"),
-            visibility=Annotation.Visibility.GROUP,
-            deleted_at__isnull=True,
-        )
-        posted = mine.filter(
-            parent__isnull=True, start__lt=OuterRef("end"), end__gt=OuterRef("start")
-        ).exclude(motivation=Annotation.Motivation.HIGHLIGHTING) | mine.filter(
-            parent__isnull=False, root__start__lt=OuterRef("end"), root__end__gt=OuterRef("start")
+    if _lockable(viewer, timezone.now()):
+        posted = _posted(
+            user=viewer.user_id,
+            group=viewer.group_id,
+            reading=OuterRef("group_reading__reading_id"),
+            start=OuterRef("start"),
+            end=OuterRef("end"),
         )
         rows = (
             Assignment.objects.peek_locks_open()
@@ -124,6 +137,42 @@ def peek_locks(viewer: Membership) -> tuple[Lock, ...]:
         locks = tuple(Lock(*row) for row in rows)
     viewer._peek_locks = locks
     return locks
+
+
+def prime_peek_locks(memberships) -> None:
+    """`peek_locks` for many memberships at once (a person's groups in their inbox, the
+    members told of a reply): one query for all, instead of one each."""
+    now = timezone.now()
+    pending = [m for m in memberships if getattr(m, "_peek_locks", None) is None]
+    for membership in pending:
+        if not _lockable(membership, now):
+            membership._peek_locks = ()
+    pending = [m for m in pending if getattr(m, "_peek_locks", None) is None]
+    if not pending:
+        return
+    a = "group__group_readings__assignments__"
+    posted = _posted(
+        user=OuterRef("user_id"),
+        group=OuterRef("group_id"),
+        reading=OuterRef("group__group_readings__reading_id"),
+        start=OuterRef(a + "start"),
+        end=OuterRef(a + "end"),
+    )
+    rows = (
+        Membership.objects.filter(
+            pk__in=[m.pk for m in pending],
+            **{a + "post_before_peek": True, a + "due_at__gt": now},
+        )
+        .annotate(posted=Exists(posted))
+        .filter(posted=False)
+        .order_by(a + "pk")
+        .values_list("pk", a + "pk", "group__group_readings__reading_id", a + "start", a + "end")
+    )
+    found: dict[int, list[Lock]] = {m.pk: [] for m in pending}
+    for membership_id, *lock in rows:
+        found[membership_id].append(Lock(*lock))
+    for membership in pending:
+        membership._peek_locks = tuple(found[membership.pk])
 
 
 def _withheld(viewer, item) -> bool:

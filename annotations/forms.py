@@ -74,3 +74,26 @@ class FlagForm(forms.Form):
 
 class HideForm(forms.Form):
     note = forms.CharField(max_length=500, label="Note to the author (why it is hidden)")
+
+
+class DiscussForm(forms.Form):
+    """Start a discussion of the whole reading (not of a passage)."""
+
+    kind = forms.ChoiceField(
+        choices=[("commenting", "Comment"), ("questioning", "Question")],
+        initial="commenting",
+        widget=forms.RadioSelect,
+        label="Kind",
+    )
+    body = BodyField(
+        label="About the whole reading",
+        help_text="Markdown: *italic*, **bold**, > quote, lists, links. @name mentions a member.",
+        error_messages={"required": "Write something to start the discussion."},
+    )
+    tags = forms.CharField(required=False, max_length=600, help_text="Separate tags with commas.")
+    visibility = forms.ChoiceField(
+        choices=Annotation.Visibility.choices,
+        initial=Annotation.Visibility.GROUP,
+        widget=forms.RadioSelect,
+        label="Who can see it",
+    )

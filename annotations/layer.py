@@ -129,7 +129,7 @@ def is_thread(annotation) -> bool:
 # private, hidden and withheld annotations (access.own_q) are merged in per request and never
 # cached. Authors' names are looked up per request, so a rename shows at once.
 
-LAYER_CACHE_FORMAT = 3  # bump when Root changes shape: old entries are then ignored
+LAYER_CACHE_FORMAT = 4  # bump when Root changes shape: old entries are then ignored
 
 ROW_FIELDS = (
     "id",
@@ -161,13 +161,13 @@ class Root:
     author_id: int | None
     motivation: str
     visibility: str
-    start: int
-    end: int
+    start: int | None  # None for a discussion of the whole reading (a page note)
+    end: int | None
     anchoring: str
     hidden_at: object
     deleted_at: object
     plus_count: int
-    exact: str = ""  # kept for orphans only: the page lists their passages
+    exact: str = ""  # orphans: their passages; page notes: their words (cleaned HTML)
     reply_count: int = 0
     answered: bool = False
     flag_count: int = 0
@@ -235,6 +235,8 @@ def _rows(query) -> list[tuple]:
         query.annotate(
             orphan_quote=Case(
                 When(anchoring=Annotation.Anchoring.ORPHAN, then=F("exact")),
+                # a discussion of the whole reading is listed by its words
+                When(parent__isnull=True, start__isnull=True, then=F("body_html")),
                 default=Value(""),
                 output_field=TextField(),
             )
@@ -398,12 +400,16 @@ class Summary:
     tags: set = field(default_factory=set)
     orphans: list = field(default_factory=list)
     bare: dict = field(default_factory=dict)
+    page_notes: list = field(default_factory=list)  # discussions of the whole reading
 
     def add(self, root: Root, blocks: tuple[int, ...]) -> None:
         self.tags.update(root.tag_names)
         if root.flag_count:
             self.flagged += 1
-        if root.anchoring == Annotation.Anchoring.ORPHAN:
+        if root.start is None:
+            self.page_notes.append(root)
+            self.threads += 1
+        elif root.anchoring == Annotation.Anchoring.ORPHAN:
             self.orphans.append(root)
         elif is_thread(root):
             self.threads += 1
@@ -419,13 +425,15 @@ class Summary:
             self.threads += 1
             for index in blocks:
                 self.counts[index] += 1
-        for orphan in self.orphans:
-            if orphan.pk == root_id:
-                orphan.reply_count += 1
+        for listed in (*self.orphans, *self.page_notes):
+            if listed.pk == root_id:
+                listed.reply_count += 1
 
 
 def _blocks_of(root: Root, spans, starts: list[int]) -> tuple[int, ...]:
-    """The indexes of the blocks a root's passage touches."""
+    """The indexes of the blocks a root's passage touches (none for a page note)."""
+    if root.start is None:
+        return ()
     index, found = max(0, bisect_right(starts, root.start) - 1), []
     while index < len(spans) and spans[index].start < root.end:
         if spans[index].end > root.start:
@@ -450,9 +458,15 @@ def _class_summary(group_reading, membership, article_key: str, spans) -> Summar
     )
     cached = cache.get(key)
     if cached is not None:
-        counts, threads, flagged, tags, orphans, bare = cached
+        counts, threads, flagged, tags, orphans, bare, page_notes = cached
         return Summary(
-            list(counts), threads, flagged, set(tags), [Root(*f) for f in orphans], dict(bare)
+            list(counts),
+            threads,
+            flagged,
+            set(tags),
+            [Root(*f) for f in orphans],
+            dict(bare),
+            [Root(*f) for f in page_notes],
         )
     summary = _summarise(
         sorted(_class_layer(group_reading, membership).values(), key=_text_order), spans
@@ -466,13 +480,14 @@ def _class_summary(group_reading, membership, article_key: str, spans) -> Summar
             sorted(summary.tags),
             [_cached_fields(root) for root in summary.orphans],
             summary.bare,
+            [_cached_fields(root) for root in summary.page_notes],
         ),
     )
     return summary
 
 
 def _text_order(root: Root) -> tuple[int, int]:
-    return (root.start, root.pk)
+    return (-1 if root.start is None else root.start, root.pk)
 
 
 def reading_layer(
@@ -499,14 +514,17 @@ def reading_layer(
         summary = _class_summary(group_reading, membership, article_key, spans)
         _add_own(summary, membership, group_reading, spans)
     summary.orphans.sort(key=_text_order)
-    users = _named(membership, summary.orphans, members)
+    # The reading's discussions, the liveliest first.
+    summary.page_notes.sort(key=lambda root: (root.activity, root.pk), reverse=True)
+    users = _named(membership, [*summary.orphans, *summary.page_notes], members)
     judge = Judge(membership)
-    for root in summary.orphans:
+    for root in (*summary.orphans, *summary.page_notes):
         root.author_label = judge.author_label(root, users.get(root.author_id))
     return {
         "members": members,
         "summary": summary,
         "orphans": summary.orphans,
+        "page_notes": summary.page_notes,
         "tags": sorted(summary.tags),
         "thread_total": summary.threads,
         "flag_total": summary.flagged,

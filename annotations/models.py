@@ -38,6 +38,10 @@ class Annotation(models.Model):
         GROUP = "group", "Group"
         PRIVATE = "private", "Only me"
 
+    class BodyFormat(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown"
+        PLAIN = "plain", "Plain text"
+
     class Anchoring(models.TextChoices):
         ANCHORED = "anchored", "Anchored"
         FUZZY = "fuzzy", "Re-anchored approximately"
@@ -98,6 +102,22 @@ class Annotation(models.Model):
         related_name="prompts",
     )
 
+    # Brought in from elsewhere (a W3C file, a Hypothesis export): who wrote it there and when,
+    # shown as "originally by <name>, <date>" (the importing facilitator is its author here),
+    # and a key naming it in its source, so that importing the same file twice adds nothing.
+    original_author = models.CharField(max_length=200, blank=True)
+    original_created_at = models.DateTimeField(null=True, blank=True)
+    import_key = models.CharField(max_length=255, blank=True)
+    # The body as it was given: Markdown (what this site writes), or plain text from another
+    # client (shown as plain text, never rendered as Markdown); and its language, when said.
+    body_format = models.CharField(
+        max_length=10, choices=BodyFormat.choices, default=BodyFormat.MARKDOWN
+    )
+    language = models.CharField(max_length=35, blank=True)
+    # Selectors another client sent that this site does not use (RangeSelector, XPathSelector
+    # ...): kept, and given back as they came.
+    extra_selectors = models.JSONField(default=list, blank=True)
+
     objects = AnnotationQuerySet.as_manager()
 
     class Meta:
@@ -114,6 +134,11 @@ class Annotation(models.Model):
                 condition=Q(start__isnull=True) | Q(end__gt=models.F("start")),
                 name="annotation_range_not_empty",
             ),
+            models.UniqueConstraint(
+                fields=["group", "reading", "import_key"],
+                condition=~Q(import_key=""),
+                name="annotation_imported_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +154,12 @@ class Annotation(models.Model):
     @property
     def is_reply(self) -> bool:
         return self.parent_id is not None
+
+    @property
+    def is_page_note(self) -> bool:
+        """A thread about the whole reading, not a passage (Hypothesis's "page note"): a root
+        with no range. (An orphan keeps the range it had before a revision.)"""
+        return self.parent_id is None and self.start is None
 
     @property
     def is_question(self) -> bool:

@@ -135,6 +135,15 @@ def render_body(
     return markdown.render_with_mentions(body, mention_url=mention_url)
 
 
+def _rendered(annotation: Annotation, members: dict[str, User]) -> tuple[str, set[str]]:
+    """The body's cleaned HTML and who it mentions: Markdown, or plain text kept plain."""
+    if not annotation.body:
+        return "", set()
+    if annotation.body_format == Annotation.BodyFormat.PLAIN:
+        return markdown.render_plain(annotation.body), set()
+    return render_body(annotation.body, annotation.group, annotation.reading, members)
+
+
 def _record_mentions(
     annotation: Annotation, names: set[str], members: dict[str, User], *, new: bool = False
 ) -> set[int]:
@@ -237,11 +246,21 @@ def annotation_create(
     parent: Annotation | None = None,
     text: str | None = None,
     prompt_of: Assignment | None = None,
+    page_note: bool = False,
+    body_format: str = Annotation.BodyFormat.MARKDOWN,
+    language: str = "",
+    extra_selectors: list | None = None,
+    original_author: str = "",
+    original_created_at=None,
+    import_key: str = "",
 ) -> Annotation:
     """Create a highlight, comment or question on the text, or a reply to `parent`; with
-    `prompt_of`, a facilitator's discussion prompt (a shared question in the assignment's range).
+    `prompt_of`, a facilitator's discussion prompt (a shared question in the assignment's range);
+    with `page_note`, a comment or question about the whole reading (no passage).
 
-    `text` is the reading's canonical text, when the caller already has it.
+    `text` is the reading's canonical text, when the caller already has it. `body_format`
+    "plain" keeps the body as plain text (from another client); `original_author`,
+    `original_created_at` and `import_key` mark an imported annotation.
     """
     ensure_writable(group)
     body = check_body(body)
@@ -250,7 +269,20 @@ def annotation_create(
         raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
     # Only a body with an @ (or an entity that renders as one) can mention anybody.
     members = member_usernames(group) if "@" in body or "&" in body else {}
-    annotation = Annotation(group=group, reading=reading, author=author, visibility=visibility)
+    if body_format not in Annotation.BodyFormat.values:
+        raise AnnotationError("The body's format is Markdown or plain text.", field="body")
+    annotation = Annotation(
+        group=group,
+        reading=reading,
+        author=author,
+        visibility=visibility,
+        body_format=body_format,
+        language=(language or "")[:35],
+        extra_selectors=list(extra_selectors or []),
+        original_author=" ".join((original_author or "").split())[:200],
+        original_created_at=original_created_at,
+        import_key=(import_key or "")[:255],
+    )
     if parent is not None:
         if prompt_of is not None:
             raise AnnotationError("A prompt is a passage of the text, not a reply.")
@@ -276,6 +308,17 @@ def annotation_create(
         annotation.motivation = Annotation.Motivation.REPLYING
         if locked.is_private:
             annotation.visibility = Annotation.Visibility.PRIVATE
+    elif page_note:
+        if prompt_of is not None:
+            raise AnnotationError("A prompt is a passage of the text.")
+        if motivation not in {"commenting", "questioning"}:
+            raise AnnotationError(
+                "A discussion of the whole reading is a comment or a question.",
+                field="motivation",
+            )
+        if not body:
+            raise AnnotationError("Write something to start the discussion.", field="body")
+        annotation.motivation = motivation
     else:
         if motivation not in Annotation.ROOT_MOTIVATIONS:
             raise AnnotationError(
@@ -298,9 +341,7 @@ def annotation_create(
             _check_prompt(prompt_of, annotation, group, reading, author)
             annotation.prompt_of = prompt_of
     annotation.body = body
-    annotation.body_html, names = (
-        render_body(body, group, reading, members) if body else ("", set())
-    )
+    annotation.body_html, names = _rendered(annotation, members)
     annotation.save()
     Tag.objects.bulk_create([Tag(annotation=annotation, name=name) for name in tags])
     mentioned = _record_mentions(annotation, names, members, new=True)
@@ -330,6 +371,7 @@ def annotation_update(
         raise AnnotationGone()
     fields = ["modified_at"]
     mentioned: set[int] = set()
+    shared_replies: list[tuple[Annotation, set[int]]] = []
     if body is not None:
         body = check_body(body)
         if annotation.is_reply and not body:
@@ -337,11 +379,7 @@ def annotation_update(
         if body != annotation.body:
             members = member_usernames(annotation.group)
             annotation.body = body
-            annotation.body_html, names = (
-                render_body(body, annotation.group, annotation.reading, members)
-                if body
-                else ("", set())
-            )
+            annotation.body_html, names = _rendered(annotation, members)
             annotation.edited_at = timezone.now()
             fields += ["body", "body_html", "edited_at"]
             mentioned = _record_mentions(annotation, names, members)
@@ -380,12 +418,16 @@ def annotation_update(
             added = _record_mentions(item, names, members)
             if item.pk == annotation.pk:
                 mentioned |= added  # a note shared now tells those it mentions
+            elif added:  # and so does each of its replies
+                shared_replies.append((item, added))
     if tags is not None:
         _set_tags(annotation, clean_tags(tags))
     annotation.save(update_fields=fields)
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
     if mentioned:
         events.mentions_added.send(sender=Annotation, annotation=annotation, mentioned=mentioned)
+    for reply, added in shared_replies:
+        events.mentions_added.send(sender=Annotation, annotation=reply, mentioned=added)
     return annotation
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path(base + "threads/<int:annotation_id>/", views.thread, name="thread"),
     path(base + "threads/<int:annotation_id>/reply/", views.reply, name="reply"),
     path(base + "annotate/<str:block_anchor>/", views.annotate, name="annotate"),
+    path(base + "discuss/", views.discuss, name="discuss"),
     path(base + "notes/<int:annotation_id>/edit/", views.edit, name="edit"),
     path(base + "notes/<int:annotation_id>/delete/", views.delete, name="delete"),
     path(base + "notes/<int:annotation_id>/plus-one/", views.plus_one, name="plus_one"),

@@ -34,7 +34,7 @@ from annotations.access import (
 )
 from annotations.anchoring import CONTEXT as QUOTE_CONTEXT
 from annotations.extras import thread_extras
-from annotations.forms import AnnotateForm, EditForm, FlagForm, HideForm, ReplyForm
+from annotations.forms import AnnotateForm, DiscussForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, layer_data, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
 from assignments.models import Assignment
@@ -160,7 +160,9 @@ def thread_list(request, group_slug, reading_slug):
         roots = [r for r in roots if r.anchoring != Annotation.Anchoring.ORPHAN and is_thread(r)]
         if block is not None:
             end = block.start + len(block.text)
-            roots = [r for r in roots if r.start < end and r.end > block.start]
+            roots = [
+                r for r in roots if r.start is not None and r.start < end and r.end > block.start
+            ]
             title = f"Threads on paragraph {block.number or ''}".strip()
         else:
             title = "All threads"
@@ -227,6 +229,38 @@ def annotate(request, group_slug, reading_slug, block_anchor):
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "annotations/annotate.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def discuss(request, group_slug, reading_slug):
+    """Start a discussion of the whole reading: a comment or question about no one passage
+    (Hypothesis calls them page notes). Listed above the text and among the threads."""
+    group, membership, group_reading = group_reading_for(
+        request, group_slug, reading_slug, GroupAction.ANNOTATE
+    )
+    reading = group_reading.reading
+    form = DiscussForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            annotation = services.annotation_create(
+                group=group,
+                reading=reading,
+                author=request.user,
+                motivation=form.cleaned_data["kind"],
+                body=form.cleaned_data["body"],
+                tags=form.cleaned_data["tags"],
+                visibility=form.cleaned_data["visibility"],
+                page_note=True,
+            )
+        except services.AnnotationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            messages.success(request, "Your discussion is started.")
+            return redirect(_reading_url(group, reading) + f"#a-{annotation.pk}")
+    context = {"group": group, "membership": membership, "reading": reading, "form": form}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "annotations/discuss.html", context, status=status)
 
 
 @login_required

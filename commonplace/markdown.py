@@ -110,3 +110,11 @@ def render_with_mentions(
 
 def render(text: str, *, mention_url: Callable[[str], str | None] | None = None) -> str:
     return render_with_mentions(text, mention_url=mention_url)[0]
+
+
+def render_plain(text: str) -> str:
+    """Plain text (a `text/plain` body from another client) as HTML: escaped, its blank lines
+    paragraphs and its line breaks kept; never read as Markdown."""
+    from django.utils.html import linebreaks
+
+    return linebreaks(text, autoescape=True)

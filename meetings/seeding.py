@@ -66,7 +66,7 @@ def seed_meetings(
     for thread in discussed:
         item = services.agenda_pin(meeting=last, by=by, thread=thread)
         services.agenda_mark_discussed(item=item, now=last_start + timedelta(minutes=30))
-    services.meeting_recap(group=group, meeting=last, recap=recap, now=now)
+    services.meeting_recap(group=group, meeting=last, recap=recap, now=now, by=facilitator)
 
     next_start = from_group_time(today + timedelta(days=6), hour, zone)
     coming = services.meeting_create(

@@ -11,7 +11,9 @@ the thing it points at, asked afresh each time (the inbox, the unread count, eve
 |                           | private to someone else, not withheld by “post before you      |
 |                           | peek”), and its reading is still one the group reads           |
 | answer                    | the reply is still marked as the answer                        |
-| flag                      | they are a facilitator, and the flag is still open             |
+| flag                      | they are a facilitator, and that person's flag is still open   |
+| recap                     | the meeting's recap is not cleared                             |
+| due_soon                  | the assignment is not due yet, and they have not written in it |
 | assignment, due_soon,     | the assignment or meeting exists (deleting it deletes them)    |
 | meeting, recap            |                                                                |
 
@@ -19,13 +21,26 @@ Nothing here restates a rule of who sees an annotation: it asks `visible_q`.
 """
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from annotations.access import visible_q
+from annotations.access import prime_peek_locks, visible_q
 from annotations.models import Annotation, Flag
 from groups.models import GroupReading, Membership
 from notifications.models import Kind, Notification
 
 ABOUT_ANNOTATIONS = (Kind.REPLY, Kind.MENTION, Kind.ANSWER, Kind.FLAG)
+
+
+def written_in(*, user, group, reading, start, end) -> QuerySet:
+    """What a member wrote in a range (a note, highlight or reply, shared or private, not
+    deleted): who has, needs no "due soon" reminder. Each argument a value or an OuterRef."""
+    mine = Annotation.objects.filter(
+        group_id=group, reading_id=reading, author_id=user, deleted_at__isnull=True
+    )
+    return mine.filter(
+        Q(parent__isnull=True, start__lt=end, end__gt=start)
+        | Q(parent__isnull=False, root__start__lt=end, root__end__gt=start)
+    )
 
 
 def _in_group(membership: Membership) -> Q:
@@ -42,13 +57,29 @@ def _in_group(membership: Membership) -> Q:
     about_annotation = Q(kind__in=ABOUT_ANNOTATIONS) & item & root & still_read
     about_annotation &= ~Q(kind=Kind.ANSWER) | Q(annotation__is_answer=True)
     if membership.role == Membership.Role.FACILITATOR:
-        open_flag = Exists(
-            Flag.objects.filter(annotation_id=OuterRef("annotation_id"), resolved_at__isnull=True)
+        open_flag = Exists(  # the flag this line is about: its flagger's, still open
+            Flag.objects.filter(
+                annotation_id=OuterRef("annotation_id"),
+                user_id=OuterRef("actor_id"),
+                resolved_at__isnull=True,
+            )
         )
         about_annotation &= ~Q(kind=Kind.FLAG) | open_flag
     else:
         about_annotation &= ~Q(kind=Kind.FLAG)
-    return Q(group_id=membership.group_id) & (~Q(kind__in=ABOUT_ANNOTATIONS) | about_annotation)
+    # A recap cleared is no news; a reminder of a due date past is no reminder.
+    news = ~Q(kind=Kind.RECAP) | ~Q(meeting__recap="")
+    written = written_in(
+        user=OuterRef("recipient_id"),
+        group=OuterRef("group_id"),
+        reading=OuterRef("assignment__group_reading__reading_id"),
+        start=OuterRef("assignment__start"),
+        end=OuterRef("assignment__end"),
+    )
+    news &= ~Q(kind=Kind.DUE_SOON) | (Q(assignment__due_at__gt=timezone.now()) & ~Exists(written))
+    return (
+        Q(group_id=membership.group_id) & news & (~Q(kind__in=ABOUT_ANNOTATIONS) | about_annotation)
+    )
 
 
 def visible_notifications(user, memberships=None) -> QuerySet:
@@ -56,6 +87,7 @@ def visible_notifications(user, memberships=None) -> QuerySet:
     read (`memberships`, when the caller has them, with their groups)."""
     if memberships is None:
         memberships = list(Membership.objects.filter(user=user).select_related("group"))
+    prime_peek_locks(memberships)  # every group's "post before you peek" in one query
     shown = Q(pk__in=[])
     for membership in memberships:
         shown |= _in_group(membership)

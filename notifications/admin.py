@@ -13,7 +13,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Preferences)
 class PreferencesAdmin(admin.ModelAdmin):
-    list_display = ["user", "digest_hour", "last_digest_on"]
+    list_display = ["user", "digest_hour", "last_digest_at"]
     raw_id_fields = ["user"]
 
 

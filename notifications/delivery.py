@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import smtplib
 import tempfile
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ RELATED = (
     "recipient",
     "group",
     "actor",
+    "annotation__author",
     "annotation__root",
     "annotation__parent",
     "annotation__reading",
@@ -76,16 +78,41 @@ class Report:
     retrying: int = 0
     failed: int = 0
     digests: int = 0
+    server_trouble: str = ""
 
     def __str__(self) -> str:
-        return (
+        said = (
             f"{self.sent} sent, {self.digests} digests, {self.retrying} to retry, "
             f"{self.failed} failed, {self.dropped} dropped, {self.reminders} reminders made"
         )
+        if self.server_trouble:
+            said += f"; stopped: the mail server is not taking email ({self.server_trouble})"
+        return said
 
 
 class Busy(Exception):
     """Another run holds the single-runner lock (SQLite)."""
+
+
+class ServerTrouble(Exception):
+    """The mail server would not take any email now (refused the log-in or the connection):
+    nothing is wrong with the email, so it waits, and the run stops."""
+
+
+def server_trouble(error: Exception) -> bool:
+    """Trouble with the server, not the email: a refused log-in or greeting, a connection
+    refused, dropped or timed out. (Every SMTP error is an OSError: a reply about the email
+    itself, 4xx or 5xx to its sender, recipient or data, is not this.)"""
+    if isinstance(
+        error,
+        smtplib.SMTPAuthenticationError
+        | smtplib.SMTPConnectError
+        | smtplib.SMTPHeloError
+        | smtplib.SMTPNotSupportedError
+        | smtplib.SMTPServerDisconnected,
+    ):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def transient(error: Exception) -> bool:
@@ -157,6 +184,14 @@ def _deliver(n: Notification, now: datetime, mail, report: Report) -> None:
         except Exception as error:  # noqa: BLE001 - the mail server's trouble is recorded
             with contextlib.suppress(Exception):
                 mail.close()
+            if server_trouble(error):  # not this email's fault: it waits, the run stops
+                n.email_attempts += 1  # counted, but never failed for it
+                n.email_after = now + BACKOFF[0]
+                n.email_error = emails.one_line(f"{type(error).__name__}: {error}", 300)
+                n.save(update_fields=fields)
+                report.retrying += 1
+                report.server_trouble = n.email_error
+                return
             _failed(n, error, now, report)
         else:
             n.email, n.emailed_at, n.email_error = Email.SENT, timezone.now(), ""
@@ -165,21 +200,24 @@ def _deliver(n: Notification, now: datetime, mail, report: Report) -> None:
 
 
 def _send_now(now: datetime, mail, report: Report) -> None:
-    done: list[int] = []
+    """Each row taken leaves the queue for now (sent, dropped, failed, or waiting until a later
+    time), so the loop ends; a row seen twice would mean it did not, and stops it."""
+    seen: set[int] = set()
     while True:
         with transaction.atomic():
             n = (
                 Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(email=Email.QUEUED, email_after__lte=now)
-                .exclude(pk__in=done)
                 .select_related(*RELATED)
                 .order_by("email_after", "pk")
                 .first()
             )
-            if n is None:
+            if n is None or n.pk in seen:
                 return
-            done.append(n.pk)
+            seen.add(n.pk)
             _deliver(n, now, mail, report)
+        if report.server_trouble:  # committed what it did; the rest waits for a later run
+            raise ServerTrouble(report.server_trouble)
 
 
 def digest_slot(preferences: Preferences, zone_name: str, now: datetime) -> datetime:
@@ -194,7 +232,7 @@ def digest_slot(preferences: Preferences, zone_name: str, now: datetime) -> date
 def _digest(preferences: Preferences, now: datetime, mail, report: Report) -> None:
     user = preferences.user
     slot = digest_slot(preferences, user.time_zone, now)
-    if preferences.last_digest_on is not None and preferences.last_digest_on >= slot.date():
+    if preferences.last_digest_at is not None and preferences.last_digest_at >= slot:
         return
     if preferences.digest_retry_at is not None and preferences.digest_retry_at > now:
         return
@@ -213,15 +251,22 @@ def _digest(preferences: Preferences, now: datetime, mail, report: Report) -> No
     kept_ids = {n.pk for n in kept}
     dropped = Notification.objects.filter(pk__in=waiting_ids - kept_ids)
     report.dropped += dropped.update(email=Email.DROPPED, email_error="Not in the digest.")
-    fields = ["last_digest_on", "digest_attempts", "digest_retry_at"]
+    fields = ["last_digest_at", "digest_attempts", "digest_retry_at"]
     if kept:
         try:
             mail.send_messages([emails.digest_message(user, kept, now=now)])
         except Exception as error:  # noqa: BLE001 - the mail server's trouble is recorded
             with contextlib.suppress(Exception):
                 mail.close()
-            preferences.digest_attempts += 1
             log.warning("Digest for user %s not sent (%s)", user.pk, error)
+            if server_trouble(error):  # not this digest's fault: it waits, the run stops
+                preferences.digest_attempts += 1
+                preferences.digest_retry_at = now + BACKOFF[0]
+                preferences.save(update_fields=fields)
+                report.retrying += 1
+                report.server_trouble = emails.one_line(f"{type(error).__name__}: {error}", 300)
+                return
+            preferences.digest_attempts += 1
             if transient(error) and preferences.digest_attempts < MAX_ATTEMPTS:
                 preferences.digest_retry_at = now + BACKOFF[preferences.digest_attempts - 1]
                 report.retrying += 1
@@ -236,7 +281,7 @@ def _digest(preferences: Preferences, now: datetime, mail, report: Report) -> No
                 email=Email.SENT, emailed_at=timezone.now(), email_error=""
             )
             report.digests += 1
-    preferences.last_digest_on = slot.date()
+    preferences.last_digest_at = slot
     preferences.digest_attempts, preferences.digest_retry_at = 0, None
     preferences.save(update_fields=fields)
 
@@ -262,6 +307,8 @@ def _send_digests(now: datetime, mail, report: Report) -> None:
             )
             if preferences is not None:  # else another run is sending it
                 _digest(preferences, now, mail, report)
+        if report.server_trouble:
+            raise ServerTrouble(report.server_trouble)
 
 
 @contextlib.contextmanager
@@ -273,7 +320,9 @@ def _single_runner():
     database = str(Path(str(settings.DATABASES["default"]["NAME"])).resolve())
     name = hashlib.sha256(database.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"commonplace-send-notifications-{name}.lock"
-    with path.open("w") as handle:
+    # Opened without following a link planted at that name, and without emptying anything.
+    handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -282,6 +331,8 @@ def _single_runner():
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
 
 
 def send_notifications(*, now: datetime | None = None, mail=None) -> Report:
@@ -294,6 +345,8 @@ def send_notifications(*, now: datetime | None = None, mail=None) -> Report:
         try:
             _send_now(now, mail, report)
             _send_digests(now, mail, report)
+        except ServerTrouble as trouble:
+            log.warning("The mail server is not taking email now (%s): trying again later", trouble)
         finally:
             with contextlib.suppress(Exception):
                 mail.close()

@@ -44,6 +44,7 @@ class Described:
     words_text: str = ""
     detail: str = ""  # "Tue 8 Dec, 19:00–20:30", "due tomorrow"
     short: str = ""  # "Reply"
+    link: str = ""  # a meeting's call, for a "Join the call" button
 
 
 def plain(html: str, length: int = WORDS_LENGTH) -> str:
@@ -91,23 +92,33 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
         root = item.root if item.root_id else item
         path = f"{_reading_path(n, item.reading)}#a-{item.pk}"
         on = f" on {_quoted(n.place)}" if n.place else ""
+        detail = ""
         if n.kind == Kind.MENTION:
             headline = f"{actor} mentioned you"
         elif n.kind == Kind.ANSWER:
-            headline = f"{actor} marked an answer to your question"
+            if item.author_id is not None and item.author_id == n.actor_id:
+                headline = f"{actor}'s reply is marked as the answer to your question"
+            else:
+                headline = f"{actor} marked an answer to your question"
         elif n.kind == Kind.FLAG:
-            headline = f"{actor} flagged {'a reply' if item.parent_id else 'a note'}"
+            whose = f"{_name(item.author)}'s" if item.author_id else "a"
+            headline = f"{actor} flagged {whose} {'reply' if item.parent_id else 'note'}"
+            detail = f"Reason: “{n.note}”" if n.note else ""
         elif n.event == "thread":
             headline = f"{actor} replied in a thread you're in"
         else:
             headline = f"{actor} replied to your {_what(item.parent)}"
+        subject = headline + on
+        if n.kind == Kind.FLAG:
+            subject = f"Flagged: {_name(item.author)}'s {'reply' if item.parent_id else 'note'}{on}"
         return Described(
             headline=headline,
-            subject=headline + on,
+            subject=subject,
             path=path,
             quote=Truncator(" ".join(root.exact.split())).chars(QUOTE_LENGTH),
             words_html=item.body_html,
             words_text=plain(item.body_html),
+            detail=detail,
         )
     if n.assignment_id is not None:
         assignment = n.assignment
@@ -115,40 +126,58 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
         path = f"{_reading_path(n, reading)}#{assignment.first_block}"
         due = due_label(assignment.due_at, viewer_zone=zone, group_zone=group_zone, now=now)
         relative = due_relative(assignment.due_at, zone=zone, now=now)
+        title = f"“{assignment.title}”"
         if n.kind == Kind.DUE_SOON:
-            headline = f"“{assignment.title}” is {relative}, and you haven't written in it yet"
-            subject = f"{relative.capitalize()}: {assignment.title}"
+            headline = f"Reminder: {title} is {relative}"
+            subject = f"Reminder: {title} is {relative}"
         else:
-            headline = f"New assignment: “{assignment.title}”"
-            subject = f"New assignment: {assignment.title}, {relative}"
+            headline = f"New assignment: {title}"
+            subject = f"New assignment: {title}, {relative}"
         return Described(
             headline=headline,
             subject=subject,
             path=path,
             words_html=assignment.instructions_html,
             words_text=plain(assignment.instructions_html),
-            detail=f"Due {due}" + (f" · {n.place}" if n.place else ""),
+            detail=f"Due {due} ({zone_name.replace('_', ' ')})",
         )
     meeting = n.meeting
     path = reverse("meetings:detail", args=[n.group.slug, meeting.pk])
-    when = when_label(meeting, viewer_zone=zone, group_zone=group_zone, now=now)
+    when = f"{when_label(meeting, viewer_zone=zone, group_zone=group_zone, now=now)}"
+    when += f" ({zone_name.replace('_', ' ')})"
     short = moment(meeting.starts_at, zone, now)
+    title = f"“{meeting.title}”"
     if n.kind == Kind.RECAP:
+        headline = (
+            f"{actor} posted the recap of {title}"
+            if n.actor_id
+            else f"The recap of {title} is posted"
+        )
         return Described(
-            headline=f"{actor} posted the recap of “{meeting.title}”",
-            subject=f"Recap: {meeting.title}",
+            headline=headline,
+            subject=f"Recap: {title}",
             path=path + "#recap",
             words_html=meeting.recap_html,
             words_text=plain(meeting.recap_html, 1200),
             detail=when,
         )
     if n.event == "cancelled":
-        headline = f"“{meeting.title}” is cancelled"
-        subject = f"Cancelled: {meeting.title}, {short}"
+        headline = f"{title} is cancelled"
+        subject = f"Meeting cancelled: {title} ({short})"
+        detail = f"It was to be {when}"
     elif n.event == "moved":
-        headline = f"“{meeting.title}” moved to {short}"
-        subject = f"Meeting moved: {meeting.title}, now {short}"
+        headline = f"{title} has moved"
+        subject = f"Meeting moved: {title}, now {short}"
+        was = f" (was {moment(n.was_at, zone, now)})" if n.was_at else ""
+        detail = f"Now {when}{was}"
     else:
-        headline = f"Meeting scheduled: “{meeting.title}”, {short}"
-        subject = f"Meeting scheduled: {meeting.title}, {short}"
-    return Described(headline=headline, subject=subject, path=path, detail=when)
+        headline = f"Meeting scheduled: {title}"
+        subject = f"Meeting scheduled: {title}, {short}"
+        detail = when
+    return Described(
+        headline=headline,
+        subject=subject,
+        path=path,
+        detail=detail,
+        link=meeting.link if n.event != "cancelled" else "",
+    )

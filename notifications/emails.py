@@ -115,6 +115,7 @@ def notification_message(notification: Notification, *, now: datetime):
             "d": described,
             "words_html": absolute_links(described.words_html),
             "writer": _writer(notification),
+            "preheader": described.words_text or described.detail or described.quote,
             "url": url,
             "group_name": notification.group.name,
         },
@@ -124,7 +125,8 @@ def notification_message(notification: Notification, *, now: datetime):
 
 
 def digest_message(user, notifications: list[Notification], *, now: datetime):
-    """One email for the day: the notifications grouped by group, newest group news first."""
+    """One email for the day: the notifications grouped by group (groups by name, each
+    group's news oldest first, as it happened)."""
     ordered = sorted(notifications, key=lambda n: (n.group.name.lower(), n.group_id, n.created_at))
     groups = []
     for _, items in groupby(ordered, key=lambda n: n.group_id):
@@ -153,7 +155,14 @@ def digest_message(user, notifications: list[Notification], *, now: datetime):
             "groups": groups,
             "count": count,
             "group_name": groups[0]["group"].name if len(groups) == 1 else None,
+            "preheader": "; ".join(item["d"].headline for g in groups for item in g["items"]),
         },
         unsubscribe_kind="digest",
-        list_id=_list_id(groups[0]["group"]) if len(groups) == 1 else None,
+        list_id=_list_id(groups[0]["group"]) if len(groups) == 1 else _digest_list_id(),
     )
+
+
+def _digest_list_id() -> str:
+    host = settings.SITE_DOMAIN.split(":")[0] or "localhost"
+    name = " ".join(re.sub(r'[\\"<>]', " ", one_line(settings.SITE_NAME, NAME_LENGTH)).split())
+    return f'"{name} digest" <digest.{host}>'

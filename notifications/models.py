@@ -78,8 +78,9 @@ class Preferences(models.Model):
         choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
         help_text="When the daily digest goes out, in your time zone.",
     )
-    # The local date of the last digest sent (or found empty), so a day gets one digest.
-    last_digest_on = models.DateField(null=True, blank=True)
+    # The last digest's slot (the hour it was for, sent or found empty): a later slot, in
+    # whatever zone and at whatever hour the member has now, is the next digest.
+    last_digest_at = models.DateTimeField(null=True, blank=True)
     # A digest the mail server refused for now: tried again from this time.
     digest_attempts = models.PositiveSmallIntegerField(default=0)
     digest_retry_at = models.DateTimeField(null=True, blank=True)
@@ -163,6 +164,10 @@ class Notification(models.Model):
     # Where in the reading, as the section's heading when it was written ("Why the working
     # class"): for the inbox line and the email's subject.
     place = models.CharField(max_length=200, blank=True)
+    # What else the line needs from the moment it was written: a flag's reason; a moved
+    # meeting's old start; the due date a "due soon" reminder was for.
+    note = models.CharField(max_length=500, blank=True)
+    was_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -188,9 +193,10 @@ class Notification(models.Model):
             ),
         ]
         constraints = [
-            # One "due soon" reminder per member and assignment, however often the sweep runs.
+            # One "due soon" reminder per member, assignment and due date (`was_at`), however
+            # often the sweep runs; a new due date may be reminded of again.
             models.UniqueConstraint(
-                fields=["recipient", "assignment"],
+                fields=["recipient", "assignment", "was_at"],
                 condition=models.Q(kind="due_soon"),
                 name="notification_due_soon_once",
             ),

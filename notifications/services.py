@@ -13,12 +13,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from annotations.access import Action, permits
+from accounts.models import User
+from annotations.access import Action, permits, prime_peek_locks
 from annotations.models import Annotation, Flag
 from assignments.models import Assignment
 from groups.models import Membership, ReadingGroup
 from meetings.models import Meeting
-from notifications.access import visible_notifications
+from notifications.access import visible_notifications, written_in
 from notifications.models import (
     DEFAULT_DELIVERY,
     Delivery,
@@ -49,11 +50,13 @@ def _recipients(found, thread_id: int | None = None) -> list[Membership]:
     preferences, and whether they muted the group (or this thread)."""
     muted = Mute.objects.filter(user_id=OuterRef("user_id"), group_id=OuterRef("group_id"))
     muted = muted.filter(Q(thread__isnull=True) | Q(thread_id=thread_id))
-    return list(
+    members = list(
         found.select_related("group", "user", "user__notification_preferences").annotate(
             muted=Exists(muted)
         )
     )
+    prime_peek_locks(members)  # what each may see, asked of all at once
+    return members
 
 
 def _memberships(group_id: int, user_ids: Iterable[int], thread_id: int | None = None):
@@ -84,6 +87,8 @@ def _notify(
     assignment: Assignment | None = None,
     meeting: Meeting | None = None,
     place: str = "",
+    note: str = "",
+    was_at: datetime | None = None,
     urgent: bool = False,
     now: datetime | None = None,
 ) -> list[Notification]:
@@ -108,6 +113,8 @@ def _notify(
                 assignment=assignment,
                 meeting=meeting,
                 place=place,
+                note=note[:500],
+                was_at=was_at,
                 created_at=now,
                 email=email,
                 email_after=after,
@@ -173,10 +180,12 @@ def mentions_notify(*, annotation: Annotation, mentioned: set[int]) -> list[Noti
     """An edit that mentions members it did not before: they are told."""
     if annotation.is_private or not mentioned:
         return []
-    already = set(
-        Notification.objects.filter(annotation=annotation, recipient_id__in=mentioned).values_list(
-            "recipient_id", flat=True
-        )
+    already = set(  # told of it already, as a mention or a reply (not as a flag, say)
+        Notification.objects.filter(
+            annotation=annotation,
+            recipient_id__in=mentioned,
+            kind__in=[Kind.MENTION, Kind.REPLY],
+        ).values_list("recipient_id", flat=True)
     )
     thread_id = annotation.root_id or annotation.pk
     members = [
@@ -220,6 +229,11 @@ def flag_notify(*, flag: Flag) -> list[Notification]:
     facilitators = Membership.objects.filter(
         group_id=annotation.group_id, role=Membership.Role.FACILITATOR
     ).exclude(user_id=annotation.author_id)
+    # One line per flagger and note: flagged again (after it was resolved), the new line
+    # replaces the old.
+    Notification.objects.filter(
+        kind=Kind.FLAG, annotation=annotation, actor_id=flag.user_id
+    ).delete()
     # A muted thread does not silence moderation: only muting the whole group does.
     members = [m for m in _recipients(facilitators) if _may_see(m, annotation)]
     return _notify(
@@ -227,6 +241,7 @@ def flag_notify(*, flag: Flag) -> list[Notification]:
         kind=Kind.FLAG,
         group=annotation.group,
         actor=flag.user,
+        note=flag.reason,
         annotation=annotation,
         place=_annotation_place(annotation),
     )
@@ -264,6 +279,7 @@ def meeting_notify(*, meeting: Meeting, event: str, by=None, was_starts_at=None)
         group=meeting.group,
         actor=by,
         meeting=meeting,
+        was_at=was_starts_at,
         urgent=soon < MEETING_URGENT_WITHIN,
         now=now,
     )
@@ -285,16 +301,18 @@ def wrote_in(assignment: Assignment, user_ids: Iterable[int]) -> set[int]:
     """Which of these members wrote anything (a note, highlight or reply, shared or private)
     in the assignment's range."""
     group_reading = assignment.group_reading
-    mine = Annotation.objects.filter(
-        group_id=group_reading.group_id,
-        reading_id=group_reading.reading_id,
-        author_id__in=set(user_ids),
-        deleted_at__isnull=True,
+    written = written_in(
+        user=OuterRef("pk"),
+        group=group_reading.group_id,
+        reading=group_reading.reading_id,
+        start=assignment.start,
+        end=assignment.end,
     )
-    inside = Q(parent__isnull=True, start__lt=assignment.end, end__gt=assignment.start) | Q(
-        parent__isnull=False, root__start__lt=assignment.end, root__end__gt=assignment.start
+    return set(
+        User.objects.filter(pk__in=set(user_ids))
+        .filter(Exists(written))
+        .values_list("pk", flat=True)
     )
-    return set(mine.filter(inside).values_list("author_id", flat=True).distinct())
 
 
 @transaction.atomic
@@ -315,11 +333,10 @@ def due_soon_notify(*, now: datetime | None = None) -> int:
     for assignment in due:
         group = assignment.group_reading.group
         members = _everyone(group, Membership.Role.MEMBER)
-        reminded = set(
-            Notification.objects.filter(assignment=assignment, kind=Kind.DUE_SOON).values_list(
-                "recipient_id", flat=True
-            )
-        )
+        reminders = Notification.objects.filter(assignment=assignment, kind=Kind.DUE_SOON)
+        # A reminder of an earlier due date (since moved) gives way to the new one.
+        reminders.exclude(was_at=assignment.due_at).delete()
+        reminded = set(reminders.values_list("recipient_id", flat=True))
         members = [m for m in members if m.user_id not in reminded]
         written = wrote_in(assignment, [m.user_id for m in members])
         made += len(
@@ -329,10 +346,25 @@ def due_soon_notify(*, now: datetime | None = None) -> int:
                 group=group,
                 assignment=assignment,
                 place=place_of(assignment.group_reading.reading, assignment.start),
+                was_at=assignment.due_at,
                 now=now,
             )
         )
     return made
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+
+def inbox(found, user):
+    """What the inbox lists and counts of `found` (visible_notifications): not what the
+    person muted since, a whole group or a thread (flags are silenced only with the group)."""
+    mutes = Mute.objects.filter(user=user)
+    group_muted = Exists(mutes.filter(thread__isnull=True, group_id=OuterRef("group_id")))
+    thread_muted = Exists(mutes.filter(thread_id=OuterRef("annotation__root_id"))) | Exists(
+        mutes.filter(thread_id=OuterRef("annotation_id"))
+    )
+    return found.exclude(group_muted).exclude(Q(thread_muted) & ~Q(kind=Kind.FLAG))
 
 
 # --- read marks -------------------------------------------------------------------------------
@@ -344,7 +376,10 @@ def notification_mark_read(*, notification: Notification, read: bool = True) -> 
 
 
 def notifications_mark_all_read(*, user) -> int:
-    return visible_notifications(user).filter(read_at__isnull=True).update(read_at=timezone.now())
+    shown = inbox(visible_notifications(user), user).filter(read_at__isnull=True)
+    return Notification.objects.filter(pk__in=list(shown.values_list("pk", flat=True))).update(
+        read_at=timezone.now()
+    )
 
 
 # --- mutes and preferences --------------------------------------------------------------------
@@ -366,6 +401,14 @@ def mute_set(*, user, group: ReadingGroup, thread: Annotation | None = None, mut
     return muted
 
 
+def unsubscribed(*, user, kind: str) -> bool:
+    """Is that email already off (for "digest": is no kind going to the digest)?"""
+    preferences = Preferences.for_user(user)
+    if kind == "digest":
+        return all(preferences.delivery(k) != Delivery.DIGEST for k in Kind.values)
+    return preferences.delivery(kind) == Delivery.OFF
+
+
 @transaction.atomic
 def preferences_unsubscribe(*, user, kind: str) -> list[str]:
     """One-click unsubscribe: no more email of this kind (for "digest": no more digest, every
@@ -374,13 +417,16 @@ def preferences_unsubscribe(*, user, kind: str) -> list[str]:
     if kind == "digest":
         kinds = [k for k in Kind.values if preferences.delivery(k) == Delivery.DIGEST]
     elif kind in Kind.values:
-        kinds = [kind]
+        kinds = [kind] if preferences.delivery(kind) != Delivery.OFF else []
     else:
         raise NotificationError("Unknown kind of notification.")
     for k in kinds:
         setattr(preferences, k, Delivery.OFF)
-    preferences.save()
-    Notification.objects.filter(
-        recipient=user, kind__in=kinds, email__in=[Email.QUEUED, Email.DIGEST]
-    ).update(email=Email.DROPPED, email_error="Unsubscribed.")
+    preferences.save(update_fields=kinds)
+    waiting = Notification.objects.filter(recipient=user, email__in=[Email.QUEUED, Email.DIGEST])
+    if kind == "digest":  # whatever waits for the digest, of any kind
+        waiting = waiting.filter(Q(kind__in=kinds) | Q(email=Email.DIGEST))
+    else:
+        waiting = waiting.filter(kind__in=kinds)
+    waiting.update(email=Email.DROPPED, email_error="Unsubscribed.")
     return kinds

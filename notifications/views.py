@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -7,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -40,13 +43,14 @@ def _back(request, fallback: str) -> str:
 def inbox(request):
     memberships = list(Membership.objects.filter(user=request.user).select_related("group"))
     found = visible_notifications(request.user, memberships)
+    found = services.inbox(found, request.user)
     unread_only = request.GET.get("show") == "unread"
     shown = found.filter(read_at__isnull=True) if unread_only else found
     page = Paginator(shown.select_related(*RELATED).order_by("-created_at", "-pk"), PAGE_SIZE)
     page = page.get_page(request.GET.get("page"))
     now = timezone.now()
     items = [
-        {"n": n, "d": describe(n, zone_name=request.user.time_zone, now=now)}
+        {"n": n, "d": describe(n, zone_name=request.user.time_zone, now=now), "ago": _ago(n, now)}
         for n in page.object_list
     ]
     unread = found.filter(read_at__isnull=True).count()
@@ -58,6 +62,13 @@ def inbox(request):
         "stylesheet": STYLESHEET,
     }
     return render(request, "notifications/inbox.html", context)
+
+
+def _ago(notification, now) -> str:
+    """ "just now", "5 minutes ago", "2 days ago"."""
+    if now - notification.created_at < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(notification.created_at, now)} ago"
 
 
 def _notification_for(request, notification_id: int):
@@ -103,7 +114,8 @@ def mark_all(request):
 @require_safe
 def unread_count(request):
     """The header's unread count, for the page's live checks: {"unread": 3}."""
-    count = visible_notifications(request.user).filter(read_at__isnull=True).count()
+    unread = services.inbox(visible_notifications(request.user), request.user)
+    count = unread.filter(read_at__isnull=True).count()
     etag = f'"unread-{count}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
@@ -121,7 +133,7 @@ def preferences(request):
         saved, _ = Preferences.objects.get_or_create(user=request.user)
     else:
         saved = Preferences.for_user(request.user)
-    form = PreferencesForm(request.POST or None, instance=saved)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, instance=saved)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Your notification settings are saved.")
@@ -142,6 +154,7 @@ def preferences(request):
         "muted_groups": muted_groups,
         "muted_threads": threads,
         "is_facilitator": any(m.is_facilitator for m in memberships),
+        "zone_label": request.user.time_zone.replace("_", " "),
         "stylesheet": STYLESHEET,
     }
     return render(
@@ -170,11 +183,20 @@ def mute_group(request, group_slug):
 @login_required
 @require_POST
 def mute_thread(request, group_slug, reading_slug, annotation_id):
-    group, _, _, annotation = annotation_for_reader(
-        request, group_slug, reading_slug, annotation_id
-    )
     muted = request.POST.get("muted", "1") != "0"
-    services.mute_set(user=request.user, group=group, thread=annotation, muted=muted)
+    if not muted:  # unmuting asks only for a mute of one's own (the thread may be hidden since)
+        group, _ = group_for_member(request, group_slug)
+        gone = Mute.objects.filter(user=request.user, group=group, thread_id=annotation_id)
+        if not gone.delete()[0]:  # a reply's id: its thread's root holds the mute
+            _, _, _, annotation = annotation_for_reader(
+                request, group_slug, reading_slug, annotation_id
+            )
+            services.mute_set(user=request.user, group=group, thread=annotation, muted=False)
+    else:
+        group, _, _, annotation = annotation_for_reader(
+            request, group_slug, reading_slug, annotation_id
+        )
+        services.mute_set(user=request.user, group=group, thread=annotation, muted=muted)
     if request.headers.get("X-Requested-With"):  # the reading page's panel redraws the thread
         return redirect(_back(request, reverse("notifications:settings")))
     messages.success(
@@ -199,11 +221,16 @@ def unsubscribe(request, token):
     if user is None or (found[1] != "digest" and found[1] not in Kind.values):
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
     kind = found[1]
-    what = "the daily digest" if kind == "digest" else Kind(kind).label.lower()
+    what = "the daily digest" if kind == "digest" else f"emails about {Kind(kind).label.lower()}"
     context = {"what": what, "kind": kind, "token": token, "email": user.email}
     if request.method == "POST":
-        services.preferences_unsubscribe(user=user, kind=kind)
-        context["done"] = True
+        turned_off = services.preferences_unsubscribe(user=user, kind=kind)
+        context["done"] = bool(turned_off)
+        context["already"] = not turned_off
+        if kind == "digest":
+            context["turned_off"] = [Kind(k).label.lower() for k in turned_off]
+    else:
+        context["already"] = services.unsubscribed(user=user, kind=kind)
     response = render(request, "notifications/unsubscribe.html", context)
     response["Referrer-Policy"] = "no-referrer"
     return response

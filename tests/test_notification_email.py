@@ -281,7 +281,7 @@ def test_an_assignment_email_gives_its_title_due_date_and_instructions(
     run_command()
 
     [message] = sent_to(member)
-    assert message.subject == "New assignment: Week 1, due in 30 days"
+    assert message.subject == "New assignment: “Week 1”, due in 30 days"
     assert "New assignment: “Week 1”" in message.body
     assert "Instructions:\nRead it slowly." in message.body
     assert "Read it <em>slowly</em>." in html_of(message)
@@ -310,8 +310,9 @@ def test_a_due_soon_email_reminds_a_member_who_has_not_written_in_it_yet(
     run_command()  # (see the xfail below: the reminder waits for the next run)
 
     [message] = sent_to(member)
-    assert re.fullmatch(r"Due in [45] hours: Week 1", message.subject), message.subject
-    assert "you haven't written in it yet" in message.body
+    subject = message.subject
+    assert re.fullmatch(r"Reminder: “Week 1” is due in [45] hours", subject), subject
+    assert "You haven't written in it yet" in message.body
     assert read_unsubscribe_token(token_of(message)) == (member.pk, "due_soon")
     assert sent_to(facilitator) == []  # facilitators are not reminded
 
@@ -322,7 +323,7 @@ def test_a_due_soon_reminder_is_emailed_by_the_run_that_made_it(group, essay, me
 
     assert run_command().startswith("1 sent,")
 
-    assert [m.subject for m in sent_to(member)][0].startswith("Due in")
+    assert [m.subject for m in sent_to(member)][0].startswith("Reminder: “Week 1” is due in")
 
 
 @pytest.mark.django_db
@@ -344,13 +345,13 @@ def test_meeting_emails_say_scheduled_moved_and_cancelled(group, member, facilit
     run_command()
 
     scheduled, was_moved, cancelled = sent_to(member)
-    assert scheduled.subject.startswith("Meeting scheduled: Week 2: Why the working class, ")
+    assert scheduled.subject.startswith("Meeting scheduled: “Week 2: Why the working class”, ")
     assert scheduled.subject.endswith("18:00")
     assert f"{start.day} {start:%b}" in scheduled.subject
-    assert was_moved.subject.startswith("Meeting moved: Week 2: Why the working class, now ")
+    assert was_moved.subject.startswith("Meeting moved: “Week 2: Why the working class”, now ")
     assert was_moved.subject.endswith("19:00")
     assert f"{moved.day} {moved:%b}" in was_moved.subject
-    assert cancelled.subject.startswith("Cancelled: Week 2: Why the working class, ")
+    assert cancelled.subject.startswith("Meeting cancelled: “Week 2: Why the working class” (")
     assert "“Week 2: Why the working class” is cancelled" in cancelled.body
     for message in (scheduled, was_moved, cancelled):
         assert "Tuesday Reading Circle" in message.body
@@ -368,7 +369,7 @@ def test_a_meeting_within_two_days_is_emailed_at_once_despite_the_digest(
     run_command()
 
     [message] = sent_to(member)
-    assert message.subject.startswith("Meeting scheduled: Week 2: Why the working class")
+    assert message.subject.startswith("Meeting scheduled: “Week 2: Why the working class”")
 
 
 @pytest.mark.django_db
@@ -383,7 +384,7 @@ def test_a_recap_email_carries_the_recap(group, member, facilitator):
     run_command()
 
     [message] = sent_to(member)
-    assert message.subject == "Recap: Week 1"
+    assert message.subject == "Recap: “Week 1”"
     assert "Fran Facilitator posted the recap of “Week 1”" in message.body
     assert "The recap:\nWe talked about strikes." in message.body
     assert "We talked about <strong>strikes</strong>." in html_of(message)
@@ -400,7 +401,7 @@ def test_a_flag_email_goes_to_the_facilitator_with_the_flagged_words(
 
     assert sent_to(member) == []
     [message] = sent_to(facilitator)
-    assert message.subject == f"Sami Classmate flagged a note on {PLACE}"
+    assert message.subject == f"Flagged: Maria Member's note on {PLACE}"
     assert QUOTE in message.body
     assert "Democracy all the way down." in message.body
     assert read_unsubscribe_token(token_of(message)) == (facilitator.pk, "flag")

@@ -117,7 +117,7 @@ body.addEventListener("keydown", (event) => {
   pressMark(mark);
 });
 document.addEventListener("click", (event) => {
-  const link = event.target.closest(".orphans a[data-thread]");
+  const link = event.target.closest(".orphans a[data-thread], .page-notes a[data-thread]");
   if (link) {
     event.preventDefault();
     panel.openThread(Number(link.dataset.thread));

@@ -69,9 +69,10 @@ export function itemsFromRows({ columns, rows, people = [], tags = [] }) {
   });
 }
 
-/** What the page draws of a whole layer: the anchored annotations passing `filters`. */
+/** What the page draws of a whole layer: the anchored annotations passing `filters` (not the
+ *  orphans, nor the discussions of the whole reading, which have no passage). */
 export function shownItems(items, filters) {
-  return items.filter((a) => !a.orphan && matchesFilters(a, filters));
+  return items.filter((a) => !a.orphan && a.start != null && matchesFilters(a, filters));
 }
 
 export class Layer {
