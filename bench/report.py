@@ -54,6 +54,13 @@ def targets(results: dict) -> list[dict]:
     for name in ("container, first page", "container, first page, late group", "API create"):
         timing = _timing(results, name)
         add(f"{name} ÷ healthz", timing and timing["ratio"], 3.0, "×", at_most)
+    add(
+        "search, a common word ÷ busy reading page",
+        _ratio(results, "search, busy (a common word)", "reading page, busy"),
+        3.0,
+        "×",
+        at_most,
+    )
     wire = results.get("bytes", {}).get("html_wire")
     add("busy page HTML on the wire", wire and wire / 1024, HTML_WIRE_LIMIT / 1024, "KB", at_most)
     browser = results.get("browser") or {}

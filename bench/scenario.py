@@ -40,6 +40,8 @@ API_COMMENT = "A note from the benchmark."
 API_REPLY = "A reply from the benchmark."
 CHANGER = "bench-changer"
 DEEP_MAX_HOPS = 500  # `next` links followed from the container's first page, at most
+# A common word of the data set's notes (data.SENTENCES, data.TAGS): "strike", "strikes".
+SEARCH_WORD = "strike"
 
 
 def _path(iri: str) -> str:
@@ -49,7 +51,7 @@ def _path(iri: str) -> str:
 
 def _url(name: str, *args) -> str | None:
     try:
-        return reverse(f"annotations:{name}", args=args)
+        return reverse(name if ":" in name else f"annotations:{name}", args=args)
     except NoReverseMatch:
         return None
 
@@ -84,7 +86,11 @@ class Scenario:
             "version": _url("version", self.busy.slug, slug),
             "container": reverse("annotations:container", args=[self.busy.slug, slug]),
             "late container": reverse("annotations:container", args=[self.late.slug, slug]),
+            # Search in the busy group for a word many of its notes use (search/).
+            "search": _url("search:results", self.busy.slug),
         }
+        if self.paths["search"]:
+            self.paths["search"] += f"?q={SEARCH_WORD}"
         self.endpoints = {name: path is not None for name, path in self.paths.items()}
         self.busy_path = self.paths["busy"]
         # The thread with the most replies the viewer sees, and its root.
@@ -201,6 +207,8 @@ class Scenario:
             both("layer data, busy", viewer, self.paths["busy layer"])
             both("layer data, quiet", viewer, self.paths["quiet layer"])
         both("thread page", viewer, self.paths["thread"])
+        if self.paths["search"]:
+            both("search, busy (a common word)", viewer, self.paths["search"])
         first = both("container, first page", viewer, self.paths["container"])
         deep = self._deep_path(viewer, first.response.content, lambda p: viewer.get(p).content)
         both("container, deep page", viewer, deep)
@@ -284,8 +292,12 @@ class Scenario:
                 Target("layer data, busy", self.paths["busy layer"], headers=viewer),
                 Target("layer data, quiet", self.paths["quiet layer"], headers=viewer),
             ]
+        targets.append(Target("thread page", self.paths["thread"], headers=viewer))
+        if self.paths["search"]:
+            targets.append(
+                Target("search, busy (a common word)", self.paths["search"], headers=viewer)
+            )
         targets += [
-            Target("thread page", self.paths["thread"], headers=viewer),
             Target("container, first page", self.paths["container"], headers=viewer),
             Target("container, deep page", self.deep_path, headers=viewer),
             Target(

@@ -25,21 +25,8 @@ import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.postgres.search import SearchQueryField
 from django.db import connection
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    F,
-    FloatField,
-    Func,
-    OuterRef,
-    Q,
-    QuerySet,
-    Window,
-)
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
@@ -54,7 +41,10 @@ from search.models import SearchEntry
 from search.syntax import Query, tsquery_sql
 
 PAGE_SIZE = 20
-MAX_PAGE = 500  # 10,000 results: past that, narrow the search
+# Found at most: "more than 500" then. Past that a search asks for more words or filters,
+# and a common word costs a bounded number of permission checks.
+MAX_RESULTS = 500
+MAX_PAGE = MAX_RESULTS // PAGE_SIZE
 
 # ts_headline's options: a note's words in up to two fragments; the passage whole.
 BODY_HEADLINE = (
@@ -62,6 +52,7 @@ BODY_HEADLINE = (
     'MinWords=12, FragmentDelimiter=" … "'
 )
 PASSAGE_HEADLINE = f"StartSel={marking.START}, StopSel={marking.STOP}, HighlightAll=true"
+KINDS = dict(Annotation.Motivation.choices)
 PASSAGE_LENGTH = 320  # characters of a long passage shown (SQLite; ts_headline shows all)
 
 
@@ -88,6 +79,7 @@ class Criteria:
 class Found:
     item: Annotation  # the annotation or reply that matched
     root: Annotation  # its thread's root (the item itself for a root)
+    kind: str  # "Comment", "Question", "Answer", ...
     author: str
     passage: SafeString  # the root's quoted passage, the words found marked
     words: SafeString  # the item's own words, the words found marked
@@ -99,12 +91,13 @@ class Found:
 @dataclass
 class Page:
     results: list[Found]
-    total: int
+    total: int  # at most MAX_RESULTS
     number: int
+    more: bool = False  # more than MAX_RESULTS matched
 
     @property
     def pages(self) -> int:
-        return min(MAX_PAGE, max(1, -(-self.total // PAGE_SIZE)))
+        return max(1, -(-self.total // PAGE_SIZE))
 
     @property
     def has_previous(self) -> bool:
@@ -202,19 +195,6 @@ def section_range(section: Section, sections: list[Section]) -> tuple[int, int]:
 # --- the words ----------------------------------------------------------------------------
 
 
-class _Matches(Func):
-    """`vector @@ tsquery`, as a condition."""
-
-    arg_joiner = " @@ "
-    template = "(%(expressions)s)"
-    output_field = BooleanField()
-
-
-def _tsquery(query: Query) -> RawSQL:
-    sql, params = tsquery_sql(query)
-    return RawSQL(sql, params, output_field=SearchQueryField())
-
-
 def _words_q(query: Query) -> Q:
     """SQLite: the query as substrings of the body, the passage or a tag."""
 
@@ -232,29 +212,42 @@ def _words_q(query: Query) -> Q:
     return result
 
 
-def _ranked_ids(membership, criteria, offset) -> tuple[list[int], int]:
-    found = candidates(membership, criteria)
-    total = Window(Count("*"))
-    if criteria.query and _postgres():
-        tsquery = _tsquery(criteria.query)
-        entries = SearchEntry.objects.filter(group_id=membership.group_id)
-        if criteria.reading_id is not None:
-            entries = entries.filter(reading_id=criteria.reading_id)
-        rows = (
-            entries.filter(_Matches(F("vector"), tsquery), annotation_id__in=found.values("pk"))
-            .annotate(
-                rank=Func(F("vector"), tsquery, function="ts_rank", output_field=FloatField()),
-                total=total,
-            )
-            .order_by("-rank", "-annotation_id")
-            .values_list("annotation_id", "total")
-        )
-    else:
+def _ranked_ids(membership: Membership, criteria: Criteria) -> list[int]:
+    """The ids of what matches, best first: at most MAX_RESULTS + 1 (the one more says that
+    there are more)."""
+    found = candidates(membership, criteria).order_by()
+    if not (criteria.query and _postgres()):
         if criteria.query:
             found = found.filter(_words_q(criteria.query))
-        rows = found.annotate(total=total).order_by("-pk").values_list("pk", "total")
-    rows = list(rows[offset : offset + PAGE_SIZE])
-    return [pk for pk, _ in rows], (rows[0][1] if rows else 0)
+        return list(found.order_by("-pk").values_list("pk", flat=True)[: MAX_RESULTS + 1])
+    # The group's matches ranked in the index's table first (the fence, OFFSET 0, keeps the
+    # sort inside), then the permission table asked of each in that order until enough are
+    # found: a common word costs one sort of its matches and MAX_RESULTS lookups, not a
+    # lookup per match.
+    visible_sql, visible_params = found.values("pk").query.sql_with_params()
+    tsquery, tsquery_params = tsquery_sql(criteria.query)
+    reading = "AND e.reading_id = %s" if criteria.reading_id is not None else ""
+    sql = f"""
+        SELECT r.id FROM (
+            SELECT e.annotation_id AS id, ts_rank(e.vector, q.q) AS rank
+            FROM {SearchEntry._meta.db_table} e, (SELECT {tsquery} AS q) q
+            WHERE e.group_id = %s {reading} AND e.vector @@ q.q
+            ORDER BY rank DESC, id DESC OFFSET 0
+        ) r
+        WHERE r.id IN ({visible_sql})
+        ORDER BY r.rank DESC, r.id DESC
+        LIMIT %s
+    """
+    params = [
+        *tsquery_params,
+        membership.group_id,
+        *([criteria.reading_id] if reading else []),
+        *visible_params,
+        MAX_RESULTS + 1,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _headlines(query: Query, bodies: list[str], passages: list[str]) -> list[tuple[str, str]]:
@@ -277,9 +270,12 @@ def _headlines(query: Query, bodies: list[str], passages: list[str]) -> list[tup
 def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page:
     """The page-th page of what the viewer finds in their group."""
     page = max(1, min(page, MAX_PAGE))
-    ids, total = _ranked_ids(membership, criteria, (page - 1) * PAGE_SIZE)
+    ranked = _ranked_ids(membership, criteria)
+    more, ranked = len(ranked) > MAX_RESULTS, ranked[:MAX_RESULTS]
+    total = len(ranked)
+    ids = ranked[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     if not ids:
-        return Page([], total, page)
+        return Page([], total, page, more)
     by_id = Annotation.objects.select_related("author", "reading", "root").in_bulk(ids)
     items = [by_id[pk] for pk in ids if pk in by_id]
     roots = [item.root if item.root_id else item for item in items]
@@ -315,6 +311,7 @@ def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page
             Found(
                 item=item,
                 root=root,
+                kind="Answer" if item.is_answer else KINDS.get(item.motivation, ""),
                 author=author_label(membership, item),
                 passage=passage,
                 words=body,
@@ -324,7 +321,7 @@ def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page
                 + f"#a-{item.pk}",
             )
         )
-    return Page(results, total, page)
+    return Page(results, total, page, more)
 
 
 class _Places:
