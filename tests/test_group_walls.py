@@ -422,6 +422,7 @@ def targets_of(world, makers) -> list[Target]:
     walked = {target.route.name for target in found}
     # a walker that finds nothing proves nothing
     assert {"groups:detail", "groups:member_remove", "readings:detail", "groups:join"} <= walked
+    assert "search:results" in walked  # search (search/urls.py): a group's notes, by words
     return found
 
 
@@ -456,7 +457,7 @@ def snapshot() -> dict:
     }
     # and every row of every table of the project's own apps (annotations included)
     labels = ("accounts", "readings", "groups", "assignments", "annotations", "meetings")
-    for label in (*labels, "notifications"):
+    for label in (*labels, "notifications", "search"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = model.objects.count()
     return state
