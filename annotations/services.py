@@ -32,6 +32,11 @@ from readings.models import Reading
 MAX_TAGS = 10
 TAG_MAX_LENGTH = 50
 TAG_CLEAN = re.compile(r"[^\w\- ]+", re.UNICODE)
+# What an imported tag loses ("C++", "Marx/Engels" keep their punctuation): control characters
+# and invisible formatting (direction overrides, zero-width characters).
+TAG_INVISIBLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+"
+)
 
 
 class AnnotationError(Exception):
@@ -82,14 +87,18 @@ def _layer_changed(*, reading_id: int, group_id: int | None) -> None:
     rows.update(layer_version=F("layer_version") + 1)
 
 
-def clean_tags(tags: Iterable[str] | str) -> list[str]:
+def clean_tags(tags: Iterable[str] | str, *, keep_punctuation: bool = False) -> list[str]:
+    """Tags as the site keeps them: lower case (every tag filter compares lower case), one
+    space between words, letters, digits, hyphens and underscores only; with
+    `keep_punctuation` (an import), only invisible characters are dropped."""
     if isinstance(tags, str):
         tags = re.split(r"[,\n]", tags)
+    drop = TAG_INVISIBLE if keep_punctuation else TAG_CLEAN
     cleaned: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
             raise AnnotationError("Tags must be text.", field="tags")
-        name = " ".join(TAG_CLEAN.sub("", tag.strip().lstrip("#")).split()).lower()
+        name = " ".join(drop.sub("", tag.strip().lstrip("#")).split()).lower()
         if not name:
             continue
         if len(name) > TAG_MAX_LENGTH:
@@ -253,6 +262,7 @@ def annotation_create(
     original_author: str = "",
     original_created_at=None,
     import_key: str = "",
+    imported: bool = False,
 ) -> Annotation:
     """Create a highlight, comment or question on the text, or a reply to `parent`; with
     `prompt_of`, a facilitator's discussion prompt (a shared question in the assignment's range);
@@ -260,15 +270,18 @@ def annotation_create(
 
     `text` is the reading's canonical text, when the caller already has it. `body_format`
     "plain" keeps the body as plain text (from another client); `original_author`,
-    `original_created_at` and `import_key` mark an imported annotation.
+    `original_created_at` and `import_key` mark an imported annotation. `imported` (the
+    imports app) keeps the tags' punctuation, and treats @names as the other site's people:
+    they are not linked and nobody here is told.
     """
     ensure_writable(group)
     body = check_body(body)
-    tags = clean_tags(tags)
+    tags = clean_tags(tags, keep_punctuation=imported)
     if not isinstance(visibility, str) or visibility not in Annotation.Visibility.values:
         raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
     # Only a body with an @ (or an entity that renders as one) can mention anybody.
-    members = member_usernames(group) if "@" in body or "&" in body else {}
+    mentions = not imported and ("@" in body or "&" in body)
+    members = member_usernames(group) if mentions else {}
     if body_format not in Annotation.BodyFormat.values:
         raise AnnotationError("The body's format is Markdown or plain text.", field="body")
     annotation = Annotation(
