@@ -29,9 +29,13 @@ def unmarkable(text: str) -> str:
     return (text or "").replace(START, "").replace(STOP, "")
 
 
-def from_headline(headline: str) -> SafeString:
-    """ts_headline's output (text with START/STOP around matches) as safe HTML."""
+def from_headline(headline: str, *, whole: str | None = None) -> SafeString:
+    """ts_headline's output (text with START/STOP around matches) as safe HTML. `whole`: the
+    text it was cut from, to show with an ellipsis where the cut left words out."""
     out, inside = [], False
+    shown = unmarkable(headline).strip() if whole is not None else ""
+    if shown and not whole.startswith(shown.split(" … ")[0]):
+        out.append(ELLIPSIS + " ")
     for piece in re.split(f"([{START}{STOP}])", headline or ""):
         if piece == START:
             if not inside:
@@ -45,6 +49,8 @@ def from_headline(headline: str) -> SafeString:
             out.append(escape(piece))
     if inside:
         out.append("</mark>")
+    if shown and not whole.endswith(shown.split(" … ")[-1]):
+        out.append(" " + ELLIPSIS)
     return mark_safe("".join(out))  # every piece escaped above; only our marks added
 
 

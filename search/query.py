@@ -291,8 +291,10 @@ def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page
     words = criteria.query.positive
     if criteria.query and _postgres():
         marked = [
-            (marking.from_headline(body), marking.from_headline(passage))
-            for body, passage in _headlines(criteria.query, bodies, passages)
+            (marking.from_headline(body, whole=text), marking.from_headline(passage))
+            for (body, passage), text in zip(
+                _headlines(criteria.query, bodies, passages), bodies, strict=True
+            )
         ]
     else:
         marked = [

@@ -566,6 +566,17 @@ def test_marking_escapes_everything_but_its_own_marks():
     )
 
 
+def test_a_cut_from_a_long_note_says_so_with_an_ellipsis():
+    start, stop = marking.START, marking.STOP
+    whole = "One two three quokka five six."
+    assert str(marking.from_headline(f"three {start}quokka{stop} five", whole=whole)) == (
+        "… three <mark>quokka</mark> five …"
+    )
+    assert str(
+        marking.from_headline(f"One two three {start}quokka{stop} five six.", whole=whole)
+    ) == ("One two three <mark>quokka</mark> five six.")
+
+
 def test_a_phrase_is_marked_across_any_spaces():
     assert str(marking.mark_words("reform  and\nrevolution", ["reform and revolution"])) == (
         "<mark>reform  and\nrevolution</mark>"
