@@ -8,17 +8,17 @@ unlocked. On top of it: nothing deleted (a "[deleted]" placeholder has no words 
 and a reply only while the viewer may see its thread's root (whose passage it is shown
 with). The filters narrow that set; the words then match:
 
-- on PostgreSQL, against the stored tsvector of search.models.SearchEntry, joined to that set
-  by id, ranked by ts_rank (body and tags weigh more than the quoted passage), ties newest
-  first; the words are marked by ts_headline (search/marking.py);
+- on PostgreSQL, against the stored tsvector of search.models.SearchEntry: the group's
+  matches ranked by ts_rank (body and tags weigh more than the quoted passage; ties newest
+  first), then asked of that set, by id, best first (the words are marked by ts_headline);
 - on SQLite, as case-insensitive substrings of the body, the quoted passage or a tag, newest
-  first, marked in Python.
+  first, marked in Python (search/marking.py).
 
-A page is PAGE_SIZE results and the total, counted by the same query (COUNT(*) OVER ()).
-Results are the annotations and replies that match, each shown with its thread's passage and
-opening that thread on the reading page. Queries: the page, the annotations on it, their
-tags, and on PostgreSQL the marks: 4, however many match (plus the cached article of each
-reading on the page, for its section and paragraph).
+At most MAX_RESULTS are found (their ids, in order, in one query), PAGE_SIZE to a page: the
+order is stable, so pages never overlap or skip. Results are the annotations and replies that
+match, each shown with its thread's passage and opening that thread on the reading page.
+Queries: the ids, the page's annotations, their tags, and on PostgreSQL the marks: 4 however
+many match (and the cached article of each reading on the page, for sections and paragraphs).
 """
 
 import bisect
@@ -46,14 +46,17 @@ PAGE_SIZE = 20
 MAX_RESULTS = 500
 MAX_PAGE = MAX_RESULTS // PAGE_SIZE
 
-# ts_headline's options: a note's words in up to two fragments; the passage whole.
+# ts_headline's options: a note's words in up to two fragments around what was found (or its
+# first words when only its passage or tags matched); the passage the same way, longer.
 BODY_HEADLINE = (
     f"StartSel={marking.START}, StopSel={marking.STOP}, MaxFragments=2, MaxWords=30, "
-    'MinWords=12, FragmentDelimiter=" … "'
+    'MinWords=20, FragmentDelimiter=" … "'
 )
-PASSAGE_HEADLINE = f"StartSel={marking.START}, StopSel={marking.STOP}, HighlightAll=true"
+PASSAGE_HEADLINE = (
+    f"StartSel={marking.START}, StopSel={marking.STOP}, MaxFragments=1, MaxWords=60, MinWords=40"
+)
 KINDS = dict(Annotation.Motivation.choices)
-PASSAGE_LENGTH = 320  # characters of a long passage shown (SQLite; ts_headline shows all)
+PASSAGE_LENGTH = 320  # characters of a long passage shown (SQLite)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ class Criteria:
 
     @property
     def active(self) -> bool:
-        return self != Criteria(query=self.query) or bool(self.query)
+        """Words, or a filter: something to look for."""
+        return bool(self.query) or self != Criteria(query=self.query)
 
 
 @dataclass
@@ -291,9 +295,9 @@ def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page
     words = criteria.query.positive
     if criteria.query and _postgres():
         marked = [
-            (marking.from_headline(body, whole=text), marking.from_headline(passage))
-            for (body, passage), text in zip(
-                _headlines(criteria.query, bodies, passages), bodies, strict=True
+            (marking.from_headline(body, whole=text), marking.from_headline(passage, whole=quote))
+            for (body, passage), text, quote in zip(
+                _headlines(criteria.query, bodies, passages), bodies, passages, strict=True
             )
         ]
     else:

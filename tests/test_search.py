@@ -647,6 +647,16 @@ def test_a_section_of_a_reading_the_group_does_not_read_is_unknown(maria, group,
     ]
 
 
+@pytest.mark.parametrize(
+    "q",
+    ["quokka:* & b | !c <-> (d", '"quokka', "'quokka'", "quokka\\", "quokka -", "quok%ka_", "ÿ€😀"],
+)
+def test_odd_punctuation_never_breaks_a_search(maria, group, essay, member, q):
+    create(group, essay, member, body="A quokka.")
+    response = maria.get(search_url(group), {"q": q})
+    assert response.status_code == 200
+
+
 def test_punctuation_alone_searches_for_nothing(maria, group, essay, member):
     create(group, essay, member, body="A quokka!")
     page = maria.get(search_url(group), {"q": '!!! "" -'}).content.decode()
