@@ -31,6 +31,30 @@ When the text changes, `reanchor` tries, in order:
 
 `reanchor_many` gives the same answers for a whole list, sharing the work: the occurrences
 of each distinct quote are found once, through an index of the new text's `GRAM`-grams.
+
+**Placing a quote** from elsewhere (`anchor_quote`, `QuoteAnchorer`): another client, or an
+imported file, names a passage by its TextQuoteSelector, made on its own copy of the text (a
+web page with its own markup, whitespace and typography). Its TextPositionSelector, if any,
+is only a hint (`near`): the quote decides. In order:
+
+1. **Exact** -- the quote's very characters occur in the text: status ``"exact"``.
+2. **Normalized** -- they occur once whitespace and typography are folded on both sides
+   (`fold`): runs of whitespace are one space and no space stands beside a dash; curly quotes
+   are straight, every dash is a hyphen, an ellipsis three dots; compatibility characters are
+   decomposed (NBSP, ligatures, precomposed accents); soft hyphens and zero-width spaces
+   vanish. Letter case is kept. Status ``"normalized"``.
+   In both steps, among several occurrences the one whose surroundings agree with the given
+   prefix or suffix wins (`CONTEXT_AGREEMENT`); with none agreeing, an occurrence is still
+   taken when it stands exactly at `near`, or when it is the only one and either no context
+   was given or the quote is at least `UNIQUE_LENGTH` long. A common phrase with no telling
+   context is not placed at a guess.
+3. **Fuzzy** -- step 3 of re-anchoring over the folded text, around `near` first: small edits
+   inside the quote are tolerated when its context corroborates the place, or when a quote of
+   `DISTINCTIVE_LENGTH` or more occurs nowhere exactly. Status ``"fuzzy"``.
+4. Otherwise None: the quote cannot be placed.
+
+The span found in the folded text is mapped back to the text's own code points, so the anchor
+quotes the text's own words, with its own context.
 """
 
 import unicodedata
@@ -46,8 +70,11 @@ __all__ = [
     "CONTEXT",
     "Anchor",
     "Placement",
+    "QuoteAnchorer",
     "Status",
     "anchor_at",
+    "anchor_quote",
+    "fold",
     "reanchor",
     "reanchor_many",
 ]
@@ -99,7 +126,13 @@ GRAM = 8
 #: `reanchor_many` builds the n-gram index only for at least this many anchors.
 INDEX_MIN_ANCHORS = 32
 
-Status = Literal["exact", "moved", "fuzzy", "orphan"]
+#: Placing a quote from elsewhere: an occurrence whose context does not agree is still taken
+#: when it is the only one and the quote is at least this long (in folded code points):
+#: sixteen characters of prose occurring once are the same words, even when the page around
+#: them was laid out differently.
+UNIQUE_LENGTH = 16
+
+Status = Literal["exact", "moved", "normalized", "fuzzy", "orphan"]
 
 
 @dataclass(frozen=True)
@@ -119,11 +152,13 @@ class Anchor:
 
 @dataclass(frozen=True)
 class Placement:
-    """The outcome of re-anchoring one `Anchor` against a revised text.
+    """The outcome of re-anchoring one `Anchor` against a revised text, or of placing a quote.
 
-    `status` is ``"exact"`` (same position), ``"moved"`` (same words, elsewhere),
-    ``"fuzzy"`` (slightly different words) or ``"orphan"`` (not found); `anchor` is the
-    anchor in the new text, with fresh context, and is None exactly for orphans.
+    `status` is ``"exact"`` (same position; for a placed quote, the same characters),
+    ``"moved"`` (same words, elsewhere), ``"normalized"`` (a placed quote's words, once
+    whitespace and typography are folded), ``"fuzzy"`` (slightly different words) or
+    ``"orphan"`` (not found); `anchor` is the anchor in the new text, with fresh context,
+    and is None exactly for orphans.
     """
 
     status: Status
@@ -523,3 +558,183 @@ def _snap(text: str, position: int, pad: int, is_boundary: Callable[[str, int], 
                 break
             i += step
     return found or [position]
+
+
+# --- placing a quote from elsewhere -------------------------------------------------------
+
+# Typography folded to plain ASCII before comparing.
+_FOLD = {
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+    **dict.fromkeys(
+        "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d", "-"
+    ),
+    "\u2026": "...",
+}
+# Invisible characters that one copy of a text may have and another lack.
+_DROP = frozenset("\u00ad\u200b\u2060\ufeff")
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _FOLD:
+        return _FOLD[ch]
+    if ch in _DROP:
+        return ""
+    if ch.isspace():
+        return " "
+    if ch.isascii():
+        return ch
+    return "".join(
+        _FOLD.get(c, " " if c.isspace() else c) for c in unicodedata.normalize("NFKD", ch)
+    )
+
+
+class _Folded:
+    """A text folded for comparison (see `fold`), with, for each folded code point, the
+    index of the code point of the original it came from."""
+
+    def __init__(self, text: str):
+        chars: list[str] = []
+        origin: list[int] = []
+        for i, ch in enumerate(text):
+            for out in _fold_char(ch):
+                if out == " ":
+                    if chars and chars[-1] in " -":
+                        continue  # one space for a run of whitespace, none after a dash
+                elif out == "-":
+                    if chars and chars[-1] == "-":
+                        continue  # "--" is one dash
+                    if chars and chars[-1] == " ":
+                        chars.pop()  # and none before one
+                        origin.pop()
+                chars.append(out)
+                origin.append(i)
+        self.text = "".join(chars)
+        self.origin = origin
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span the folded span [start, end) came from."""
+        return self.origin[start], self.origin[end - 1] + 1
+
+    def at(self, index: int) -> int:
+        """The folded index of the original code point `index` (or of the next one kept)."""
+        return bisect_left(self.origin, index)
+
+
+def fold(text: str) -> str:
+    """`text` folded for comparison: whitespace runs are one space and none stands beside a
+    dash; curly quotes are straight, dashes hyphens, an ellipsis three dots; compatibility
+    characters are decomposed; soft hyphens and zero-width spaces are dropped. Case is kept."""
+    return _Folded(text).text
+
+
+def anchor_quote(
+    text: str, exact: str, prefix: str = "", suffix: str = "", *, near: int | None = None
+) -> Placement | None:
+    """Place a TextQuoteSelector (`exact`, with the `prefix` and `suffix` its client gave) in
+    `text`: exact, then normalized, then fuzzy (see the module docstring); None when it cannot
+    be placed. `near` is a position (code points in `text`) to prefer among equals: a
+    TextPositionSelector's start, never trusted over the quote. The anchor quotes `text`."""
+    return QuoteAnchorer(text).place(exact, prefix, suffix, near=near)
+
+
+class QuoteAnchorer:
+    """Places quotes in one text. The folded copy of the text is built once, when a quote
+    first needs it, so one anchorer serves many quotes (an import, a reading's API)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: _Folded | None = None
+        self._reanchorer: _Reanchorer | None = None
+
+    @property
+    def folded(self) -> _Folded:
+        if self._folded is None:
+            self._folded = _Folded(self.text)
+        return self._folded
+
+    def occurrences(self, exact: str) -> int:
+        """How many times the quote occurs in the text, folded (for a message saying why a
+        quote was not placed: none, or too many to choose from)."""
+        quote = fold(exact).strip()
+        return len(_find_all(self.folded.text, quote)) if quote else 0
+
+    def place(
+        self, exact: str, prefix: str = "", suffix: str = "", *, near: int | None = None
+    ) -> Placement | None:
+        text = self.text
+        if not exact.strip():
+            return None
+        if near is not None and not 0 <= near <= len(text):
+            near = None
+        before, after = prefix[-CONTEXT:], suffix[:CONTEXT]
+        start = _choose(text, _find_all(text, exact), len(exact), before, after, near)
+        if start is not None:
+            return Placement("exact", anchor_at(text, start, start + len(exact)))
+
+        folded = self.folded
+        quote = fold(exact).strip()
+        if not quote:
+            return None
+        before, after = fold(prefix)[-CONTEXT:], fold(suffix)[:CONTEXT]
+        here = None if near is None else folded.at(near)
+        starts = _find_all(folded.text, quote)
+        start = _choose(folded.text, starts, len(quote), before, after, here)
+        if start is not None:
+            return self._placed(exact, folded.span(start, start + len(quote)), "normalized")
+        if starts or len(quote) < MIN_FUZZY_LENGTH:
+            return None  # the words are there, but which of them is not known: no guessing
+
+        if self._reanchorer is None:
+            self._reanchorer = _Reanchorer(folded.text, index=False)
+        hint = 0 if here is None else here
+        anchor = Anchor(hint, hint + len(quote), quote, before, after)
+        match = self._reanchorer._fuzzy(anchor, trust_long_quote=True)
+        if match is None:
+            return None
+        return self._placed(exact, folded.span(match.start, match.end), "fuzzy")
+
+    def _placed(self, exact: str, span: tuple[int, int], status: Status) -> Placement | None:
+        """The anchor of a span mapped back from the folded text, trimmed of whitespace."""
+        text = self.text
+        start, end = span
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
+            return None
+        if text[start:end] == exact:
+            status = "exact"
+        return Placement(status, anchor_at(text, start, end))
+
+
+def _choose(
+    text: str, starts: list[int], length: int, prefix: str, suffix: str, near: int | None
+) -> int | None:
+    """Which occurrence of a quote (starting at `starts`) to take, by the context its client
+    gave; None if none may be taken (see the module docstring). An empty side is no evidence
+    either way."""
+    if not starts:
+        return None
+    best_key: tuple | None = None
+    best, agrees = starts[0], False
+    for start in starts:
+        end = start + length
+        score, agreeing = 0.0, False
+        if prefix:
+            similar = Indel.normalized_similarity(prefix, text[max(0, start - len(prefix)) : start])
+            score, agreeing = score + similar, _agrees(prefix, similar)
+        if suffix:
+            similar = Indel.normalized_similarity(suffix, text[end : end + len(suffix)])
+            score, agreeing = score + similar, agreeing or _agrees(suffix, similar)
+        key = (agreeing, score, start == near, -abs(start - near) if near is not None else 0)
+        if best_key is None or key > best_key:
+            best_key, best, agrees = key, start, agreeing
+    if agrees:
+        return best
+    if near is not None and near in starts:
+        return near  # no context says otherwise, and the position says it is this one
+    if len(starts) == 1 and (not (prefix or suffix) or length >= UNIQUE_LENGTH):
+        return best
+    return None

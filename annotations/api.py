@@ -11,7 +11,15 @@ before them. A cursor beyond the last annotation gives an empty page. The contai
 `Prefer: return=representation;include="…#PreferMinimalContainer"` and
 `"…#PreferContainedIRIs"`. Authentication: the browser session (with CSRF) or a personal
 API token (`Authorization: Bearer …`). Extension keys: `visibility` ("group"/"private"),
-and read-only `answer`, `hidden`, `plusOnes`, `edited`, `deleted`.
+and read-only `answer`, `hidden`, `plusOnes`, `edited`, `deleted`, `originalCreator`,
+`originalCreated`: this site's JSON-LD terms, defined at /ns/commonplace.jsonld (`vocabulary`).
+
+A root annotation's target is the reading's text (/readings/<slug>.txt) with a
+TextQuoteSelector and a TextPositionSelector in code points; posted ones may name the text,
+the library page or the group's reading page, and may carry only a quote (placed by its words,
+annotations.anchoring.anchor_quote: a position is a hint, never trusted over the quote), only
+a position, or no selector (a note on the whole reading); other selectors are kept and given
+back as they came.
 
 HTTP caching: every GET and HEAD carries a strong ETag (see annotations/w3c.py) and
 `Cache-Control: private, no-cache`; If-None-Match with the current one answers 304. PUT and
@@ -36,6 +44,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from accounts.names import NAMES_VERSION_KEY, names_version
 from accounts.tokens import user_for_bearer
@@ -186,7 +195,7 @@ def container(request, group_slug, reading_slug):
     else:
         first = w3c.page_iri(container_iri, w3c.FIRST_PAGE, iris=iris)
         body = {
-            "@context": [w3c.ANNO_CONTEXT, w3c.LDP_CONTEXT],
+            "@context": w3c.contexts(w3c.LDP_CONTEXT),
             "id": container_iri,
             "type": ["BasicContainer", "AnnotationCollection"],
             "label": f"{group.name}: annotations on “{reading.title}”",
@@ -466,7 +475,7 @@ def _page(
 
 def _create(request, group, membership, reading, container_iri):
     data = w3c.parse(request)
-    body, tags = w3c.bodies(data)
+    body, tags, body_format, language = w3c.bodies(data)
     tags = services.clean_tags(tags)  # as the service keeps them: the answer shows them
     motivation = data.get("motivation", "commenting" if body else "highlighting")
     if isinstance(motivation, list):
@@ -487,12 +496,10 @@ def _create(request, group, membership, reading, container_iri):
                 "The motivation is one of highlighting, commenting, questioning, replying or "
                 "tagging.",
             )
-        if not isinstance(target, dict):
-            raise ApiError(400, "The target is an object with a source and selectors.")
-        if not w3c.same_source(request, target.get("source"), reading, group.slug):
-            raise ApiError(400, "The target's source must be this reading.")
-        start, end, exact = w3c.selectors(target)
-        where = {"visibility": visibility, "start": start, "end": end, "exact": exact}
+        where = {
+            "visibility": visibility,
+            **_place(w3c.passage(request, target, reading, group.slug), reading),
+        }
     annotation = services.annotation_create(
         group=group,
         reading=reading,
@@ -500,6 +507,8 @@ def _create(request, group, membership, reading, container_iri):
         motivation=motivation,
         body=body,
         tags=tags,
+        body_format=body_format,
+        language=language,
         **where,
     )
     response = _annotation_response(
@@ -507,6 +516,47 @@ def _create(request, group, membership, reading, container_iri):
     )
     response["Location"] = f"{container_iri}{annotation.pk}"
     return response
+
+
+def _place(passage: w3c.Passage, reading) -> dict:
+    """annotation_create's keywords for a posted passage: the whole reading (a page note), or
+    where its quote lands in the reading's text (services.place_quote; its position, if any,
+    only breaks ties), or its position when it has no quote."""
+    if passage.page_note:
+        return {"page_note": True}
+    start, end = passage.start, passage.end
+    if passage.exact is not None:
+        start, end = services.place_quote(
+            reading=reading,
+            exact=passage.exact,
+            prefix=passage.prefix,
+            suffix=passage.suffix,
+            near=start,
+        )
+    return {
+        "start": start,
+        "end": end,
+        "prefix": passage.prefix,
+        "suffix": passage.suffix,
+        "extra_selectors": passage.extra,
+    }
+
+
+def _same_passage(passage: w3c.Passage, item: Annotation) -> bool:
+    """Does a target sent with an edit name the passage the annotation already has? (As it
+    gave it: our quote, with our position or none, as an orphan's has; or any quote and
+    position that land there.)"""
+    if passage.page_note or item.is_page_note:
+        return passage.page_note and item.is_page_note
+    if passage.exact is None:
+        return (passage.start, passage.end) == (item.start, item.end)
+    if passage.exact == item.exact and passage.start in {None, item.start}:
+        return True
+    try:
+        placed = _place(passage, item.reading)
+    except services.AnnotationError:
+        return False
+    return (placed["start"], placed["end"]) == (item.start, item.end)
 
 
 @api_view(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
@@ -536,18 +586,14 @@ def annotation(request, group_slug, reading_slug, annotation_id):
         services.annotation_delete(annotation=item, precondition=precondition)
         return HttpResponse(status=204)
     data = w3c.parse(request)
-    body, tags = w3c.bodies(data)
+    body, tags, body_format, language = w3c.bodies(data)
     target = data.get("target")
-    if target is not None and not item.is_reply:
-        if not isinstance(target, dict) or not w3c.same_source(
-            request, target.get("source"), item.reading, group.slug
-        ):
-            raise ApiError(400, "The target's source must be this reading.")
-        start, end, _ = w3c.selectors(target)
-        if (start, end) != (item.start, item.end):
-            raise ApiError(
-                400, "An annotation's target cannot be changed; delete and re-create it."
-            )
+    if (
+        target is not None
+        and not item.is_reply
+        and not _same_passage(w3c.passage(request, target, item.reading, group.slug), item)
+    ):
+        raise ApiError(400, "An annotation's target cannot be changed; delete and re-create it.")
     motivation = data.get("motivation")
     if motivation is not None and not isinstance(motivation, str):
         raise ApiError(400, 'The "motivation" must be a single string.')
@@ -560,6 +606,8 @@ def annotation(request, group_slug, reading_slug, annotation_id):
         tags=tags,
         visibility=visibility,
         motivation=None if item.is_reply else motivation,
+        body_format=body_format,
+        language=language,
         precondition=precondition,
     )
     return _annotation_response(request, membership, item, container_iri)
@@ -581,3 +629,13 @@ def _annotation_response(
     if conditional and (early := _not_modified(request, etag, response)) is not None:
         return early
     return _with_body(request, response, body, status)
+
+
+@require_safe
+def vocabulary(request):
+    """This site's JSON-LD context (annotations.w3c.TERMS): public, the same for everyone,
+    at a stable address, so any JSON-LD processor may fetch it."""
+    response = JsonResponse(w3c.vocabulary(), content_type="application/ld+json")
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

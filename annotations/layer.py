@@ -22,6 +22,7 @@ from annotations.access import (
     without_bare_placeholders,
 )
 from annotations.models import Annotation, Flag, PlusOne, Tag
+from annotations.services import tag_key
 from groups.access import GroupAction, group_permits
 from groups.models import Membership
 
@@ -66,8 +67,6 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
             roots = roots.filter(author_id=user.pk, deleted_at__isnull=True)
         if filters.member:
             roots = roots.filter(author__username=filters.member, deleted_at__isnull=True)
-        if filters.tag:
-            roots = roots.filter(tags__name=filters.tag.lower())
         if filters.unanswered:
             roots = roots.filter(motivation=Annotation.Motivation.QUESTIONING)
     replies = {
@@ -102,6 +101,8 @@ def roots_for(user, group, reading, membership, filters: Filters | None = None) 
         root.flag_count = flags.get(root.pk, 0)
         root.author_label = author_label(membership, root)
         if filters and filters.unanswered and root.answered:
+            continue
+        if filters and filters.tag and not _tagged(filters.tag, [t.name for t in root.tags.all()]):
             continue
         if (
             filters
@@ -381,11 +382,28 @@ def _matches(root: Root, filters: Filters, user_id: int, member_id: int | None) 
         return False
     if filters.member and (root.author_id != member_id or root.is_deleted):
         return False
-    if filters.tag and filters.tag.lower() not in root.tag_names:
+    if filters.tag and not _tagged(filters.tag, root.tag_names):
         return False
     if filters.unanswered and (not root.is_question or root.answered):
         return False
     return filters.highlights or is_thread(root)
+
+
+def _tagged(tag: str, names) -> bool:
+    """Whether one of `names` is `tag`, whatever the case of either (tags keep the case they
+    were written in; the filter folds it, as static/js/reading/layer.js does)."""
+    wanted = tag_key(tag)
+    return any(tag_key(name) == wanted for name in names)
+
+
+def tag_choices(names) -> list[str]:
+    """The tags to filter by, one per tag whatever its case ("C++" and "c++" are one), in
+    the spelling that sorts first, in order of their folded names."""
+    spellings: dict[str, str] = {}
+    for name in names:
+        key = tag_key(name)
+        spellings[key] = min(spellings.get(key, name), name)
+    return [spellings[key] for key in sorted(spellings)]
 
 
 @dataclass
@@ -520,12 +538,15 @@ def reading_layer(
     judge = Judge(membership)
     for root in (*summary.orphans, *summary.page_notes):
         root.author_label = judge.author_label(root, users.get(root.author_id))
+    tags = tag_choices(summary.tags)
     return {
         "members": members,
         "summary": summary,
         "orphans": summary.orphans,
         "page_notes": summary.page_notes,
-        "tags": sorted(summary.tags),
+        "tags": tags,
+        # the filter's tag as the list spells it ("c++" in the address is "C++" chosen)
+        "tag_chosen": next((name for name in tags if _tagged(filters.tag, [name])), ""),
         "thread_total": summary.threads,
         "flag_total": summary.flagged,
         "members_data": [

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from annotations import events
-from annotations.anchoring import CONTEXT, Anchor, reanchor_many
+from annotations.anchoring import CONTEXT, Anchor, QuoteAnchorer, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
 from assignments.models import Assignment
 from assignments.services import assignments_recompute
@@ -31,12 +31,14 @@ from readings.models import Reading
 
 MAX_TAGS = 10
 TAG_MAX_LENGTH = 50
-TAG_CLEAN = re.compile(r"[^\w\- ]+", re.UNICODE)
-# What an imported tag loses ("C++", "Marx/Engels" keep their punctuation): control characters
-# and invisible formatting (direction overrides, zero-width characters).
+# What a tag loses ("C++", "Marx/Engels" keep their punctuation): control characters and
+# invisible formatting (direction overrides, zero-width characters).
 TAG_INVISIBLE = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+"
 )
+#: The most context kept on each side of a quote (Annotation.prefix and suffix hold 64): a
+#: client's own prefix or suffix, when it is the text's, up to this long.
+CONTEXT_KEPT = 64
 
 
 class AnnotationError(Exception):
@@ -87,25 +89,34 @@ def _layer_changed(*, reading_id: int, group_id: int | None) -> None:
     rows.update(layer_version=F("layer_version") + 1)
 
 
-def clean_tags(tags: Iterable[str] | str, *, keep_punctuation: bool = False) -> list[str]:
-    """Tags as the site keeps them: lower case (every tag filter compares lower case), one
-    space between words, letters, digits, hyphens and underscores only; with
-    `keep_punctuation` (an import), only invisible characters are dropped."""
+def tag_key(name: str) -> str:
+    """What tags are matched, de-duplicated and filtered by: the name with its case folded
+    (lowercased, as JavaScript's toLowerCase does, so static/js/reading/layer.js agrees)."""
+    return name.lower()
+
+
+def clean_tags(tags: Iterable[str] | str, *, keep_punctuation: bool = True) -> list[str]:
+    """Tags as their writers wrote them ("C++", "Rosa Luxemburg", "¿Por qué?"): only a leading
+    "#" (pages show one before every tag), invisible characters and extra whitespace go. A
+    string is split at commas and line breaks. Tags that differ only in case are one: the
+    first spelling is kept. (`keep_punctuation` is what every tag now does.)"""
     if isinstance(tags, str):
         tags = re.split(r"[,\n]", tags)
-    drop = TAG_INVISIBLE if keep_punctuation else TAG_CLEAN
     cleaned: list[str] = []
+    keys: set[str] = set()
     for tag in tags:
         if not isinstance(tag, str):
             raise AnnotationError("Tags must be text.", field="tags")
-        name = " ".join(drop.sub("", tag.strip().lstrip("#")).split()).lower()
+        words = TAG_INVISIBLE.sub("", " ".join(tag.split()))  # a tab or line break is a space
+        name = " ".join(words.lstrip("#").split())
         if not name:
             continue
         if len(name) > TAG_MAX_LENGTH:
             raise AnnotationError(
                 f"A tag can be at most {TAG_MAX_LENGTH} characters long.", field="tags"
             )
-        if name not in cleaned:
+        if tag_key(name) not in keys:
+            keys.add(tag_key(name))
             cleaned.append(name)
     if len(cleaned) > MAX_TAGS:
         raise AnnotationError(f"At most {MAX_TAGS} tags.", field="tags")
@@ -192,8 +203,13 @@ def _canonical_text_at(reading_id: int, updated_at) -> str:
     return Reading(pk=reading_id).canonical_text()
 
 
-def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, str, str, str]:
-    """Validate a position (and quote) against the canonical text; return the full anchor."""
+def check_target(
+    text: str, start, end, exact: str | None, prefix=None, suffix=None
+) -> tuple[int, int, str, str, str]:
+    """Validate a position (and quote) against the canonical text; return the full anchor.
+    Its prefix and suffix are the text's own, `CONTEXT` code points each side; a `prefix` or
+    `suffix` a client gave is kept instead when it is the text there and longer (up to
+    `CONTEXT_KEPT`), so what the client said of the passage is not lost."""
     if (
         isinstance(start, bool)
         or isinstance(end, bool)
@@ -215,9 +231,51 @@ def check_target(text: str, start, end, exact: str | None) -> tuple[int, int, st
         )
     if not actual.strip():
         raise AnnotationError("Select some words, not only spaces.", field="target")
-    prefix = text[max(0, start - CONTEXT) : start]
-    suffix = text[end : end + CONTEXT]
-    return start, end, actual, prefix, suffix
+    before = text[max(0, start - CONTEXT) : start]
+    if isinstance(prefix, str) and len(prefix[-CONTEXT_KEPT:]) > len(before):
+        given = prefix[-CONTEXT_KEPT:]
+        if start >= len(given) and text[start - len(given) : start] == given:
+            before = given
+    after = text[end : end + CONTEXT]
+    if isinstance(suffix, str) and len(suffix[:CONTEXT_KEPT]) > len(after):
+        given = suffix[:CONTEXT_KEPT]
+        if text[end : end + len(given)] == given:
+            after = given
+    return start, end, actual, before, after
+
+
+def place_quote(
+    *, reading: Reading, exact: str, prefix: str = "", suffix: str = "", near: int | None = None
+) -> tuple[int, int]:
+    """Where a TextQuoteSelector from another client lands in the reading's canonical text:
+    (start, end) in code points, by annotations.anchoring's rules (exact, then whitespace and
+    typography folded, then fuzzy; `near`, a position it gave, only breaks ties). An
+    AnnotationError says why when it cannot be placed."""
+    anchorer = _quote_anchorer_at(reading.pk, reading.updated_at)
+    placement = anchorer.place(exact, prefix, suffix, near=near)
+    if placement is not None:
+        return placement.anchor.start, placement.anchor.end
+    shown = " ".join(exact.split())
+    shown = f"“{shown[:80]}{'…' if len(shown) > 80 else ''}”"
+    found = anchorer.occurrences(exact)
+    if found > 1:
+        raise AnnotationError(
+            f"The quote {shown} occurs {found} times in the text and its prefix and suffix do "
+            "not say which: send the words just before and after it (prefix, suffix), or a "
+            "TextPositionSelector over the reading's text.",
+            field="target",
+        )
+    raise AnnotationError(
+        f"The quote {shown} is not in this reading's text (even allowing for whitespace, "
+        "typography and small differences).",
+        field="target",
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _quote_anchorer_at(reading_id: int, updated_at) -> QuoteAnchorer:
+    """The canonical text's anchorer, kept like the text itself (see _canonical_text)."""
+    return QuoteAnchorer(_canonical_text_at(reading_id, updated_at))
 
 
 def _check_prompt(assignment, annotation, group, reading, author) -> None:
@@ -252,6 +310,8 @@ def annotation_create(
     start: int | None = None,
     end: int | None = None,
     exact: str | None = None,
+    prefix: str | None = None,
+    suffix: str | None = None,
     parent: Annotation | None = None,
     text: str | None = None,
     prompt_of: Assignment | None = None,
@@ -268,7 +328,9 @@ def annotation_create(
     `prompt_of`, a facilitator's discussion prompt (a shared question in the assignment's range);
     with `page_note`, a comment or question about the whole reading (no passage).
 
-    `text` is the reading's canonical text, when the caller already has it. `body_format`
+    `text` is the reading's canonical text, when the caller already has it; `prefix` and
+    `suffix`, the context a client gave with its quote (kept when it is the text's, see
+    check_target). `body_format`
     "plain" keeps the body as plain text (from another client); `original_author`,
     `original_created_at` and `import_key` mark an imported annotation. `imported` (the
     imports app) keeps the tags' punctuation, and treats @names as the other site's people:
@@ -346,7 +408,7 @@ def annotation_create(
             raise AnnotationError("Add at least one tag.", field="tags")
         if text is None:
             text = _canonical_text(reading)
-        start, end, exact, prefix, suffix = check_target(text, start, end, exact)
+        start, end, exact, prefix, suffix = check_target(text, start, end, exact, prefix, suffix)
         annotation.motivation = motivation
         annotation.start, annotation.end = start, end
         annotation.exact, annotation.prefix, annotation.suffix = exact, prefix, suffix
@@ -371,11 +433,13 @@ def annotation_update(
     tags: Iterable[str] | None = None,
     visibility: str | None = None,
     motivation: str | None = None,
+    body_format: str | None = None,
+    language: str | None = None,
     precondition: Callable[[Annotation], bool] | None = None,
 ) -> Annotation:
-    """Change an annotation's words, tags, visibility or kind. `precondition`, when given,
-    is asked of the annotation as it is now, under its lock: False refuses the edit with
-    AnnotationChanged (the API passes its If-Match check)."""
+    """Change an annotation's words (and their format and language), tags, visibility or
+    kind. `precondition`, when given, is asked of the annotation as it is now, under its
+    lock: False refuses the edit with AnnotationChanged (the API passes its If-Match check)."""
     _lock(annotation)
     if precondition is not None and not precondition(annotation):
         raise AnnotationChanged()
@@ -385,11 +449,21 @@ def annotation_update(
     fields = ["modified_at"]
     mentioned: set[int] = set()
     shared_replies: list[tuple[Annotation, set[int]]] = []
-    if body is not None:
-        body = check_body(body)
+    if language is not None and language[:35] != annotation.language:
+        annotation.language = language[:35]
+        fields.append("language")
+    rerender = False
+    if body_format is not None and body_format != annotation.body_format:
+        if body_format not in Annotation.BodyFormat.values:
+            raise AnnotationError("The body's format is Markdown or plain text.", field="body")
+        annotation.body_format = body_format
+        fields.append("body_format")
+        rerender = True
+    if body is not None or rerender:
+        body = check_body(annotation.body if body is None else body)
         if annotation.is_reply and not body:
             raise AnnotationError("A reply cannot be empty.", field="body")
-        if body != annotation.body:
+        if body != annotation.body or rerender:
             members = member_usernames(annotation.group)
             annotation.body = body
             annotation.body_html, names = _rendered(annotation, members)

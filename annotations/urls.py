@@ -10,6 +10,7 @@ urlpatterns = [
     path(base + "layer.json", views.layer, name="layer"),
     path(base + "version", views.version, name="version"),
     path(base + "excerpts.json", views.excerpts, name="excerpts"),
+    path("ns/commonplace.jsonld", api.vocabulary, name="vocabulary"),
     path(base + "annotations/", api.container, name="container"),
     path(base + "annotations/<int:annotation_id>", api.annotation, name="annotation"),
     path(base + "threads/", views.thread_list, name="threads"),

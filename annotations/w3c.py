@@ -1,5 +1,12 @@
 """The W3C Web Annotation data model as this site speaks it: an annotation as JSON-LD, a
-container's page, the ETags that name them, and reading a posted annotation back.
+container's page, the ETags that name them, this site's own JSON-LD terms, and reading a
+posted annotation back.
+
+An annotation's target is a SpecificResource whose `source` is the reading's canonical text,
+`/readings/<slug>.txt` (text/plain: exactly the string its selectors count over, in Unicode
+code points), with the group's reading page as its `scope` (where the annotation is shown).
+So any W3C client that loads the source finds the TextQuoteSelector's prefix + exact + suffix
+there character for character, and the TextPositionSelector's offsets.
 
 Nothing here decides who may see or do what: `to_jsonld` names authors through
 annotations.access, and `parent_from` asks it whether a reply is allowed. The views that
@@ -7,10 +14,15 @@ use all this are in annotations/api.py.
 """
 
 import datetime
+import functools
 import hashlib
 import json
-from urllib.parse import urlsplit
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
+from django.conf import settings
 from django.urls import Resolver404, resolve, reverse
 
 from annotations.access import (
@@ -39,6 +51,56 @@ ANNOTATION_LINK = (
 )
 
 
+# --- this site's own terms -------------------------------------------------------------------
+#
+# What the W3C context (anno.jsonld) does not define, defined in a small JSON-LD context of
+# our own, served at /ns/commonplace.jsonld (annotations.api.vocabulary) and listed after the
+# W3C one in every `@context`, so a JSON-LD processor reads these keys as IRIs under the site
+# (`<SITE_URL>/ns#visibility`) rather than dropping them.
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+#: Each term, and what its value is (an `@type` for a JSON-LD processor, or None for plain
+#: JSON values: strings, booleans, numbers and objects).
+TERMS: dict[str, str | None] = {
+    "visibility": None,  # "group" or "private"
+    "plusOnes": XSD + "nonNegativeInteger",  # how many +1s
+    "answer": None,  # true: the accepted answer to its thread's question
+    "hidden": None,  # {"note": why}: hidden by a facilitator
+    "note": None,  # a facilitator's note on a hidden annotation
+    "deleted": None,  # true: a placeholder keeping its replies' place
+    "edited": XSD + "dateTime",  # when its words last changed
+    "originalCreator": None,  # {"type": "Person", "name": …}: who wrote it where it came from
+    "originalCreated": XSD + "dateTime",  # when it was written there
+}
+#: Classes: a target's `state` {"type": "orphaned"} (its words were revised away).
+CLASSES = {"orphaned": "Orphaned"}
+
+
+def namespace() -> str:
+    return f"{settings.SITE_URL}/ns#"
+
+
+def vocabulary_iri() -> str:
+    """The address of this site's JSON-LD context (a stable one: the site's own URL)."""
+    return settings.SITE_URL + reverse("annotations:vocabulary")
+
+
+def contexts(*others: str) -> list[str]:
+    """An `@context`: the W3C annotation context, `others`, then this site's own."""
+    return [ANNO_CONTEXT, *others, vocabulary_iri()]
+
+
+def vocabulary() -> dict:
+    """The JSON-LD context document defining this site's terms (TERMS, CLASSES)."""
+    ns = namespace()
+    terms: dict = {}
+    for term, kind in TERMS.items():
+        terms[term] = {"@id": ns + term} if kind is None else {"@id": ns + term, "@type": kind}
+    for term, name in CLASSES.items():
+        terms[term] = ns + name
+    return {"@context": terms}
+
+
 class ApiError(Exception):
     """A request the protocol refuses; the API answers it as JSON with this status."""
 
@@ -55,7 +117,18 @@ def container_path(group_slug: str, reading_slug: str) -> str:
 
 
 def reading_iri(request, reading) -> str:
-    return request.build_absolute_uri(reverse("readings:detail", args=[reading.slug]))
+    """What annotations on a reading target (their `source`): its canonical text, served as
+    text/plain at /readings/<slug>.txt, the very string their selectors count over."""
+    return request.build_absolute_uri(reverse("readings:text", args=[reading.slug]))
+
+
+@functools.lru_cache(maxsize=256)
+def scope_of(container: str) -> str:
+    """The group's reading page (a target's `scope`: where its annotations are shown), from
+    the IRI of the group reading's container."""
+    parts = urlsplit(container)
+    page = reverse("annotations:reading", kwargs=resolve(parts.path).kwargs)
+    return urlunsplit((parts.scheme, parts.netloc, page, "", ""))
 
 
 def to_jsonld(
@@ -68,15 +141,16 @@ def to_jsonld(
     source: str | None = None,
     tags: list[str] | None = None,
 ) -> dict:
-    """One annotation as this viewer may see it. `source` (its reading's IRI) and `tags` (its
-    tags' names), when the caller has them: a page of a hundred annotations of one reading
-    works the IRI out once and reads all their tags in one query; a new annotation's tags are
-    the ones just written. Tags are listed in code point order, whatever the database's
-    collation, so every way of building the same annotation gives the same bytes (and ETag)."""
+    """One annotation as this viewer may see it. `source` (its reading's IRI, see
+    reading_iri) and `tags` (its tags' names), when the caller has them: a page of a hundred
+    annotations of one reading works the IRI out once and reads all their tags in one query; a
+    new annotation's tags are the ones just written. Tags are listed in code point order,
+    whatever the database's collation, so every way of building the same annotation gives the
+    same bytes (and ETag). Every key not in the W3C context is one of TERMS."""
     iri = f"{container}{annotation.pk}"
     data: dict = {}
     if context:
-        data["@context"] = ANNO_CONTEXT
+        data["@context"] = contexts()
     data.update({"id": iri, "type": "Annotation", "motivation": annotation.motivation})
     data["creator"] = {"type": "Person", "name": author_label(viewer, annotation)}
     nickname = author_username(viewer, annotation)
@@ -86,15 +160,13 @@ def to_jsonld(
     data["modified"] = _utc(annotation.modified_at)
     bodies = []
     if annotation.body and not annotation.is_deleted:
-        bodies.append(
-            {
-                "type": "TextualBody",
-                "value": annotation.body,
-                "format": "text/markdown",
-                "language": "en",
-                "purpose": "replying" if annotation.is_reply else "commenting",
-            }
-        )
+        text = {"type": "TextualBody", "value": annotation.body, "format": _FORMATS[0]}
+        if annotation.body_format == Annotation.BodyFormat.PLAIN:
+            text["format"] = _FORMATS[1]
+        if annotation.language:
+            text["language"] = annotation.language
+        text["purpose"] = "replying" if annotation.is_reply else "commenting"
+        bodies.append(text)
     for tag in sorted(_tags(annotation) if tags is None else tags):
         bodies.append({"type": "TextualBody", "value": tag, "purpose": "tagging"})
     if bodies:
@@ -102,7 +174,7 @@ def to_jsonld(
     if annotation.is_reply:
         data["target"] = _reply_target(request, viewer, annotation, container)
     else:
-        data["target"] = _passage_target(request, annotation, source)
+        data["target"] = _passage_target(request, annotation, container, source)
     data["visibility"] = annotation.visibility
     if annotation.is_deleted:  # a placeholder keeps nothing of what it was
         data["deleted"] = True
@@ -116,6 +188,10 @@ def to_jsonld(
     plus = getattr(annotation, "plus_count", None)
     if plus is not None:
         data["plusOnes"] = plus
+    if annotation.original_author:
+        data["originalCreator"] = {"type": "Person", "name": annotation.original_author}
+    if annotation.original_created_at:
+        data["originalCreated"] = _utc(annotation.original_created_at)
     return data
 
 
@@ -127,23 +203,37 @@ def _reply_target(request, viewer, reply: Annotation, container: str):
         if permits(viewer, Action.SEE, above):
             return f"{container}{above.pk}"
     reply.root.reading = reply.reading
-    return _passage_target(request, reply.root)
+    return _passage_target(request, reply.root, container)
 
 
-def _passage_target(request, annotation: Annotation, source: str | None = None) -> dict:
-    target = {
+def _passage_target(
+    request, annotation: Annotation, container: str, source: str | None = None
+) -> dict:
+    """The reading's text (`source`) shown on the group's page (`scope`): the whole of it for
+    a page note; else the passage, by its quote and position and any selectors another client
+    gave. An orphan keeps its quote (and those selectors) but not its old position, which now
+    points at other words."""
+    target: dict = {
         "source": source or reading_iri(request, annotation.reading),
-        "selector": [
-            {
-                "type": "TextQuoteSelector",
-                "exact": annotation.exact,
-                "prefix": annotation.prefix,
-                "suffix": annotation.suffix,
-            },
-            {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end},
-        ],
+        "scope": scope_of(container),
     }
-    if annotation.anchoring == Annotation.Anchoring.ORPHAN:
+    if annotation.is_page_note:
+        return target
+    selectors = [
+        {
+            "type": "TextQuoteSelector",
+            "exact": annotation.exact,
+            "prefix": annotation.prefix,
+            "suffix": annotation.suffix,
+        }
+    ]
+    orphan = annotation.anchoring == Annotation.Anchoring.ORPHAN
+    if not orphan:
+        selectors.append(
+            {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end}
+        )
+    target["selector"] = selectors + list(annotation.extra_selectors or [])
+    if orphan:
         target["state"] = {"type": "orphaned"}
     return target
 
@@ -178,7 +268,7 @@ def page_jsonld(
     would cost counting everything before the page."""
     page = {}
     if context:
-        page["@context"] = ANNO_CONTEXT
+        page["@context"] = contexts()
     page.update(
         {
             "id": page_iri(container, key, iris=iris),
@@ -255,8 +345,20 @@ def parse(request) -> dict:
     return data
 
 
-def bodies(data: dict) -> tuple[str, list[str]]:
-    """(Markdown body, tags) from the annotation's body or bodyValue."""
+class Bodies(NamedTuple):
+    text: str  # the one text body ("" for none)
+    tags: list[str]
+    format: str  # Annotation.BodyFormat: markdown, or plain for text/plain
+    language: str  # the text body's language (a BCP 47 tag), "" when not said
+
+
+_FORMATS = ("text/markdown", "text/plain")
+LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def bodies(data: dict) -> Bodies:
+    """The text body, tags, format and language from the annotation's body or bodyValue. A
+    body with no format is Markdown (what this site writes); text/plain is kept as it is."""
     raw = data.get("body", [])
     if "bodyValue" in data:
         if not isinstance(data["bodyValue"], str):
@@ -266,7 +368,7 @@ def bodies(data: dict) -> tuple[str, list[str]]:
             *(raw if isinstance(raw, list) else [raw]),
         ]
     items = raw if isinstance(raw, list) else [raw]
-    text_parts: list[str] = []
+    texts: list[dict] = []
     tags: list[str] = []
     for item in items:
         if isinstance(item, str):
@@ -280,36 +382,145 @@ def bodies(data: dict) -> tuple[str, list[str]]:
         value = item.get("value")
         if not isinstance(value, str):
             raise ApiError(400, 'A TextualBody needs a string "value".')
-        fmt = item.get("format", "text/markdown")
-        if not isinstance(fmt, str) or fmt not in {"text/markdown", "text/plain"}:
+        fmt = item.get("format", _FORMATS[0])
+        if not isinstance(fmt, str) or fmt not in _FORMATS:
             raise ApiError(400, 'A body\'s "format" is text/markdown or text/plain.')
         if item.get("purpose") == "tagging":
             tags.append(value)
         else:
-            text_parts.append(value)
-    if len(text_parts) > 1:
+            texts.append(item)
+    if len(texts) > 1:
         raise ApiError(400, "Send at most one text body (plus tagging bodies).")
-    return (text_parts[0] if text_parts else ""), tags
+    if not texts:
+        return Bodies("", tags, Annotation.BodyFormat.MARKDOWN, "")
+    text = texts[0]
+    plain = text.get("format") == _FORMATS[1]
+    return Bodies(
+        text["value"],
+        tags,
+        Annotation.BodyFormat.PLAIN if plain else Annotation.BodyFormat.MARKDOWN,
+        _language(text.get("language")),
+    )
 
 
-def selectors(target) -> tuple[int | None, int | None, str | None]:
-    """(start, end, exact) from a target's TextPositionSelector and TextQuoteSelector."""
+def _language(value) -> str:
+    """A body's language: a BCP 47 tag ("en", "pt-BR"), or one of a list; "" for none."""
+    if isinstance(value, list) and len(value) <= 1:
+        value = value[0] if value else None
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 35 or not LANGUAGE.fullmatch(value.strip()):
+        raise ApiError(400, 'A body\'s "language" is a language tag such as "en" or "pt-BR".')
+    return value.strip()
+
+
+# --- a posted target -----------------------------------------------------------------------
+
+#: Selectors this site does not read (RangeSelector, XPathSelector, CssSelector, …) are kept
+#: and given back, up to this many, and this many characters of JSON in all.
+MAX_EXTRA_SELECTORS = 10
+EXTRA_SELECTORS_MAX_LENGTH = 10_000
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What a posted target says of where in the reading an annotation is: nothing (a page
+    note: the whole reading), or a quote (`exact`, with the client's `prefix` and `suffix`)
+    and/or a position (`start`, `end`, counted over whatever page the client annotated: a
+    hint, never trusted over the quote), and the selectors this site does not read."""
+
+    page_note: bool = False
+    exact: str | None = None
+    prefix: str = ""
+    suffix: str = ""
+    start: int | None = None
+    end: int | None = None
+    extra: list = field(default_factory=list)
+
+
+def passage(request, target, reading, group_slug: str) -> Passage:
+    """Read a root annotation's target: the reading (its text, its library page or the
+    group's reading page) as an IRI, or a SpecificResource (alone or in a list of one) with
+    a TextQuoteSelector, a TextPositionSelector, both, or no selector at all (a page note).
+    ApiError(400) for anything else."""
+    if isinstance(target, list):
+        if len(target) != 1:
+            raise ApiError(400, "Send one target: a passage of this reading, or the reading.")
+        target = target[0]
+    if isinstance(target, str):
+        target = {"source": target}
+    if not isinstance(target, dict):
+        raise ApiError(400, "The target is an object with a source and selectors.")
+    source = target["source"] if "source" in target else target.get("id")
+    if not same_source(request, source, reading, group_slug):
+        raise ApiError(
+            400,
+            "The target's source must be this reading: "
+            f"{reading_iri(request, reading)} (or its page).",
+        )
     found = target.get("selector", [])
     found = found if isinstance(found, list) else [found]
-    start = end = exact = None
+    quote: dict | None = None
+    position: tuple[int, int] | None = None
+    extra: list[dict] = []
     for selector in found:
         if not isinstance(selector, dict):
             raise ApiError(400, "Each selector must be an object.")
         kind = selector.get("type")
-        if kind == "TextPositionSelector":
-            start, end = selector.get("start"), selector.get("end")
-        elif kind == "TextQuoteSelector":
-            exact = selector.get("exact")
-            if not isinstance(exact, str):
-                raise ApiError(400, 'A TextQuoteSelector needs a string "exact".')
-    if start is None or end is None:
-        raise ApiError(400, "The target needs a TextPositionSelector with start and end.")
-    return start, end, exact
+        if kind == "TextQuoteSelector":
+            if quote is not None:
+                raise ApiError(400, "Send one TextQuoteSelector.")
+            quote = _quote(selector)
+        elif kind == "TextPositionSelector":
+            if position is not None:
+                raise ApiError(400, "Send one TextPositionSelector.")
+            position = _position(selector)
+        elif isinstance(kind, str) and kind:
+            extra.append(selector)
+        else:
+            raise ApiError(400, 'Each selector needs a "type".')
+    if len(extra) > MAX_EXTRA_SELECTORS or len(serialize(extra)) > EXTRA_SELECTORS_MAX_LENGTH:
+        raise ApiError(
+            400,
+            f"Send at most {MAX_EXTRA_SELECTORS} other selectors, in at most "
+            f"{EXTRA_SELECTORS_MAX_LENGTH:,} characters.",
+        )
+    if quote is not None and not quote["exact"]:
+        quote = None  # an empty quote says nothing (this site's old exports of a page note)
+    if position == (None, None):
+        position = None
+    if quote is None and position is None:
+        if extra:
+            raise ApiError(
+                400,
+                f"A {extra[0]['type']} cannot say where the passage is in this reading's text: "
+                "send a TextQuoteSelector (or a TextPositionSelector over "
+                f"{reading_iri(request, reading)}).",
+            )
+        return Passage(page_note=True)
+    start, end = position or (None, None)
+    if quote is None:
+        return Passage(start=start, end=end, extra=extra)
+    return Passage(**quote, start=start, end=end, extra=extra)
+
+
+def _quote(selector: dict) -> dict:
+    exact = selector.get("exact")
+    prefix, suffix = selector.get("prefix", ""), selector.get("suffix", "")
+    if not isinstance(exact, str):
+        raise ApiError(400, 'A TextQuoteSelector needs a string "exact".')
+    if not isinstance(prefix, str) or not isinstance(suffix, str):
+        raise ApiError(400, "A TextQuoteSelector's prefix and suffix are strings.")
+    return {"exact": exact, "prefix": prefix, "suffix": suffix}
+
+
+def _position(selector: dict) -> tuple:
+    start, end = selector.get("start"), selector.get("end")
+    if start is None and end is None:
+        return (None, None)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end)):
+        raise ApiError(400, "A TextPositionSelector's start and end are whole numbers.")
+    return (start, end)
 
 
 def _path_of(iri: str) -> str:
@@ -320,15 +531,18 @@ def _path_of(iri: str) -> str:
 
 
 def same_source(request, source, reading, group_slug) -> bool:
-    """Is `source` this reading (its library page or the group's reading page), on this site?"""
+    """Is `source` this reading (its text, its library page or the group's reading page), on
+    this site?"""
     if not isinstance(source, str):
         return False
     path = _path_of(source)
     netloc = urlsplit(source).netloc
-    page = reverse("annotations:reading", args=[group_slug, reading.slug])
-    return path in {reverse("readings:detail", args=[reading.slug]), page} and (
-        not netloc or netloc == request.get_host()
-    )
+    ours = {
+        reverse("readings:text", args=[reading.slug]),
+        reverse("readings:detail", args=[reading.slug]),
+        reverse("annotations:reading", args=[group_slug, reading.slug]),
+    }
+    return path in ours and (not netloc or netloc == request.get_host())
 
 
 def parent_from(target, container: str, reading, membership) -> Annotation:

@@ -185,10 +185,16 @@ def test_invalid_annotations_are_refused_and_store_nothing(
     assert not Annotation.objects.exists()
 
 
-def test_tags_are_cleaned_lowercased_and_deduplicated(group, essay, member):
+def test_tags_keep_their_case_and_punctuation_and_are_deduplicated_by_case(group, essay, member):
+    """Issue 12 ("keep what people wrote"): a tag keeps its case and punctuation; only a
+    leading "#" and extra whitespace go, and tags differing only in case are one (the first
+    spelling kept). It was lowercased and stripped to letters, digits, - and _ before."""
     note = create(group, essay, member, tags=["#Democracy", "democracy", " Working  Class!", ""])
 
-    assert list(note.tags.values_list("name", flat=True)) == ["democracy", "working class"]
+    assert list(note.tags.order_by("pk").values_list("name", flat=True)) == [
+        "Democracy",
+        "Working Class!",
+    ]
 
 
 # --- mentions ---------------------------------------------------------------------------------

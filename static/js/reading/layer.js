@@ -25,7 +25,8 @@ export function filtersFrom(params) {
 export function matchesFilters(a, filters) {
   if (filters.show === "mine" && !a.mine) return false;
   if (filters.member && (a.username !== filters.member || a.deleted)) return false;
-  if (filters.tag && !a.tags.includes(filters.tag.toLowerCase())) return false;
+  // Tags keep the case they were written in; the filter folds it (as the server's tag_key).
+  if (filters.tag && !a.tags.some((tag) => tag.toLowerCase() === filters.tag.toLowerCase())) return false;
   if (filters.unanswered && (a.motivation !== "questioning" || a.answered)) return false;
   if (!filters.highlights && !isThread(a)) return false;
   return true;
