@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "progress",
     "meetings",
     "notifications",
+    "imports",
     "search",
     "exports",
     "demo",

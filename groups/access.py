@@ -25,6 +25,7 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | manage_meetings     | a facilitator, the group is active (schedule, agenda, recap, cancel)   |
 | raise               | a member, the group is active ("raise at the meeting" on a thread)     |
 | run_meeting         | a facilitator, the group is active (meeting mode: start, spotlight)    |
+| import_annotations  | a facilitator, the group is active (a W3C or Hypothesis file)          |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -67,6 +68,7 @@ class GroupAction(StrEnum):
     MANAGE_MEETINGS = "manage_meetings"
     RAISE = "raise"
     RUN_MEETING = "run_meeting"
+    IMPORT_ANNOTATIONS = "import_annotations"
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.MANAGE_MEETINGS: [[is_facilitator, group_active]],
     GroupAction.RAISE: [[is_member, group_active]],
     GroupAction.RUN_MEETING: [[is_facilitator, group_active]],
+    GroupAction.IMPORT_ANNOTATIONS: [[is_facilitator, group_active]],
 }
 
 

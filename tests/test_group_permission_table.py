@@ -38,6 +38,7 @@ EXPECTED = {
     GroupAction.MANAGE_MEETINGS: ((N, Y), (N, N)),
     GroupAction.RAISE: ((Y, Y), (N, N)),
     GroupAction.RUN_MEETING: ((N, Y), (N, N)),
+    GroupAction.IMPORT_ANNOTATIONS: ((N, Y), (N, N)),
 }
 CELLS = [
     (action, role, archived)
@@ -163,6 +164,11 @@ def door(action, group, minutes, member):
             "post",
             reverse("live:start", args=[slug, minutes.reading.slug]),
             {},
+        ),
+        GroupAction.IMPORT_ANNOTATIONS: (
+            "get",
+            reverse("imports:start", args=[slug, minutes.reading.slug]),
+            None,
         ),
     }[action]
 

@@ -424,6 +424,7 @@ def targets_of(world, makers) -> list[Target]:
     # a walker that finds nothing proves nothing
     assert {"groups:detail", "groups:member_remove", "readings:detail", "groups:join"} <= walked
     assert "search:results" in walked  # search (search/urls.py): a group's notes, by words
+    assert {"imports:start", "imports:confirm"} <= walked  # importing annotations
     return found
 
 
