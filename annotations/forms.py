@@ -83,10 +83,10 @@ class DiscussForm(forms.Form):
         choices=[("commenting", "Comment"), ("questioning", "Question")],
         initial="commenting",
         widget=forms.RadioSelect,
-        label="Kind",
+        label="Comment or question?",
     )
     body = BodyField(
-        label="About the whole reading",
+        label="Your comment or question",
         help_text="Markdown: *italic*, **bold**, > quote, lists, links. @name mentions a member.",
         error_messages={"required": "Write something to start the discussion."},
     )

@@ -3,9 +3,11 @@
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from html import unescape
 
 from django.core.cache import cache
 from django.db.models import Case, Count, F, Prefetch, Q, TextField, Value, When
+from django.utils.html import strip_tags
 
 from accounts.models import User
 from annotations.access import (
@@ -130,7 +132,7 @@ def is_thread(annotation) -> bool:
 # private, hidden and withheld annotations (access.own_q) are merged in per request and never
 # cached. Authors' names are looked up per request, so a rename shows at once.
 
-LAYER_CACHE_FORMAT = 4  # bump when Root changes shape: old entries are then ignored
+LAYER_CACHE_FORMAT = 5  # bump when Root changes shape: old entries are then ignored
 
 ROW_FIELDS = (
     "id",
@@ -168,7 +170,7 @@ class Root:
     hidden_at: object
     deleted_at: object
     plus_count: int
-    exact: str = ""  # orphans: their passages; page notes: their words (cleaned HTML)
+    exact: str = ""  # orphans: their passages; page notes: their words (as plain text)
     reply_count: int = 0
     answered: bool = False
     flag_count: int = 0
@@ -252,6 +254,8 @@ def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int
         (pk, parent_id, root_id, author_id, motivation, visibility, start, end, anchoring) = row[:9]
         hidden_at, deleted_at, plus_count, is_answer, quote, prompt_of_id, created_at = row[9:]
         if parent_id is None:
+            if start is None and quote:  # a page note is listed by its words, as plain text
+                quote = " ".join(unescape(strip_tags(quote)).split())
             roots[pk] = Root(
                 pk,
                 group_id,

@@ -45,6 +45,7 @@ class Described:
     detail: str = ""  # "Tue 8 Dec, 19:00–20:30", "due tomorrow"
     short: str = ""  # "Reply"
     link: str = ""  # a meeting's call, for a "Join the call" button
+    quote_label: str = "The passage"  # or "The discussion", for a page note's thread
 
 
 def plain(html: str, length: int = WORDS_LENGTH) -> str:
@@ -72,6 +73,15 @@ def _quoted(place: str) -> str:
     return f"‘{Truncator(place).chars(SUBJECT_PLACE_LENGTH)}’"
 
 
+def _zoned(label: str, zone_name: str) -> str:
+    """A time label with the viewer's zone named ("Tue 8 Dec, 19:00 (Chicago time)"), unless
+    it already says "your time" beside the group's."""
+    if "your time" in label:
+        return label
+    city = zone_name.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{label} ({city} time)"
+
+
 def _reading_path(notification: Notification, reading) -> str:
     return reverse("annotations:reading", args=[notification.group.slug, reading.slug])
 
@@ -93,6 +103,7 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
         path = f"{_reading_path(n, item.reading)}#a-{item.pk}"
         on = f" on {_quoted(n.place)}" if n.place else ""
         detail = ""
+        about_reading = root.parent_id is None and root.start is None  # a page note
         if n.kind == Kind.MENTION:
             headline = f"{actor} mentioned you"
         elif n.kind == Kind.ANSWER:
@@ -109,13 +120,20 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
         else:
             headline = f"{actor} replied to your {_what(item.parent)}"
         subject = headline + on
+        if n.kind == Kind.REPLY and n.event == "thread":
+            subject = f"New reply in a thread you're in: {_quoted(n.place)}"
         if n.kind == Kind.FLAG:
             subject = f"Flagged: {_name(item.author)}'s {'reply' if item.parent_id else 'note'}{on}"
         return Described(
             headline=headline,
             subject=subject,
             path=path,
-            quote=Truncator(" ".join(root.exact.split())).chars(QUOTE_LENGTH),
+            quote=(
+                plain(root.body_html, 200)
+                if about_reading and root.pk != item.pk
+                else Truncator(" ".join(root.exact.split())).chars(QUOTE_LENGTH)
+            ),
+            quote_label="The discussion" if about_reading else "The passage",
             words_html=item.body_html,
             words_text=plain(item.body_html),
             detail=detail,
@@ -139,12 +157,11 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
             path=path,
             words_html=assignment.instructions_html,
             words_text=plain(assignment.instructions_html),
-            detail=f"Due {due} ({zone_name.replace('_', ' ')})",
+            detail=f"Due {_zoned(due, zone_name)}",
         )
     meeting = n.meeting
     path = reverse("meetings:detail", args=[n.group.slug, meeting.pk])
-    when = f"{when_label(meeting, viewer_zone=zone, group_zone=group_zone, now=now)}"
-    when += f" ({zone_name.replace('_', ' ')})"
+    when = _zoned(when_label(meeting, viewer_zone=zone, group_zone=group_zone, now=now), zone_name)
     short = moment(meeting.starts_at, zone, now)
     title = f"“{meeting.title}”"
     if n.kind == Kind.RECAP:
@@ -168,7 +185,7 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
     elif n.event == "moved":
         headline = f"{title} has moved"
         subject = f"Meeting moved: {title}, now {short}"
-        was = f" (was {moment(n.was_at, zone, now)})" if n.was_at else ""
+        was = f"; it was {moment(n.was_at, zone, now)}" if n.was_at else ""
         detail = f"Now {when}{was}"
     else:
         headline = f"Meeting scheduled: {title}"

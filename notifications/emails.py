@@ -35,8 +35,11 @@ def _absolute(path: str) -> str:
 
 
 def absolute_links(html: str) -> str:
-    """Cleaned HTML whose site-relative links (an @mention's) work from a mail client."""
-    return re.sub(r'href="/(?!/)', f'href="{settings.SITE_URL}/', html or "")
+    """Cleaned HTML made for a mail client: site-relative links (an @mention's) absolute,
+    links in the site's colour and paragraphs spaced, inline (mail clients drop stylesheets)."""
+    html = re.sub(r'href="/(?!/)', f'href="{settings.SITE_URL}/', html or "")
+    html = html.replace("<a ", '<a style="color:#8a3322;" ')
+    return html.replace("<p>", '<p style="margin:0 0 10px;">')
 
 
 def _sender(group_name: str | None) -> str:

@@ -221,7 +221,8 @@ def unsubscribe(request, token):
     if user is None or (found[1] != "digest" and found[1] not in Kind.values):
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
     kind = found[1]
-    what = "the daily digest" if kind == "digest" else f"emails about {Kind(kind).label.lower()}"
+    # "Stop emailing maria@… about replies to you?" / "… the daily digest?"
+    what = "the daily digest" if kind == "digest" else f"about {Kind(kind).label.lower()}"
     context = {"what": what, "kind": kind, "token": token, "email": user.email}
     if request.method == "POST":
         turned_off = services.preferences_unsubscribe(user=user, kind=kind)
