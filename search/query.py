@@ -230,12 +230,15 @@ def _ranked_ids(membership: Membership, criteria: Criteria) -> list[int]:
     # lookup per match.
     visible_sql, visible_params = found.values("pk").query.sql_with_params()
     tsquery, tsquery_params = tsquery_sql(criteria.query)
-    reading = "AND e.reading_id = %s" if criteria.reading_id is not None else ""
+    # ::bigint: the GIN index's btree_gin class compares bigint with bigint only (with an
+    # integer parameter the group is not in the index condition and every group's matches are
+    # read: 280 ms instead of 8 at 1M annotations).
+    reading = "AND e.reading_id = %s::bigint" if criteria.reading_id is not None else ""
     sql = f"""
         SELECT r.id FROM (
             SELECT e.annotation_id AS id, ts_rank(e.vector, q.q) AS rank
             FROM {SearchEntry._meta.db_table} e, (SELECT {tsquery} AS q) q
-            WHERE e.group_id = %s {reading} AND e.vector @@ q.q
+            WHERE e.group_id = %s::bigint {reading} AND e.vector @@ q.q
             ORDER BY rank DESC, id DESC OFFSET 0
         ) r
         WHERE r.id IN ({visible_sql})
