@@ -750,3 +750,47 @@ def test_keys_are_stable_and_short():
     long = formats.import_key("x" * 300, {})
     assert long.startswith("sha256:") and len(long) < 255
     assert formats.import_key(None, {"b": 1, "a": 2}) == formats.import_key(None, {"a": 2, "b": 1})
+
+
+# --- in the browser ----------------------------------------------------------------------------
+
+
+def axe_problems(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("width", "scheme"), [(1280, "light"), (375, "dark")], ids=["desktop-light", "phone-dark"]
+)
+def test_a_facilitator_previews_and_imports_in_the_browser(
+    browser, live_server, login, transactional_db, group, essay, facilitator, width, scheme
+):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 900}, color_scheme=scheme
+    )
+    page = login(context.new_page(), facilitator)
+    page.set_default_timeout(10_000)
+    page.goto(reverse("annotations:reading", args=[group.slug, essay.slug]))
+    page.get_by_role("link", name="Import annotations").click()
+    assert page.get_by_role("heading", name="Import annotations").is_visible()
+    assert not axe_problems(page)
+
+    page.get_by_label("The file of annotations").set_input_files(str(HYPOTHESIS))
+    page.get_by_role("button", name="Preview the import").click()
+    assert page.get_by_role("heading", name="Preview the import").is_visible()
+    assert page.get_by_text(NOT_THERE).is_visible()
+    assert not axe_problems(page)
+    assert not Annotation.objects.exists()
+
+    page.get_by_role("button", name="Import 8 annotations").click()
+    assert page.get_by_text("Imported 8 annotations").is_visible()
+    assert Annotation.objects.filter(group=group).count() == 8
+    context.close()
