@@ -13,8 +13,11 @@ UNKNOWN_FORMAT = (
 def read_annotations(data: bytes) -> ParsedFile:
     """The file's format and annotations, or ImportFileError saying what is wrong with it."""
     value = load_json(data)
-    if hypothesis.recognizes(value):
-        return hypothesis.parse(value)
-    if w3c.recognizes(value):
-        return w3c.parse(value)
+    try:
+        if hypothesis.recognizes(value):
+            return hypothesis.parse(value)
+        if w3c.recognizes(value):
+            return w3c.parse(value)
+    except RecursionError:  # an annotation nested deep enough to defeat json.dumps
+        raise ImportFileError("The file's JSON is nested too deeply to be annotations.") from None
     raise ImportFileError(UNKNOWN_FORMAT)

@@ -67,6 +67,8 @@ class ImportPlan:
     # file of this group reading's API, by IRI), and those a reply may go under
     existing: dict[str, Annotation] = field(default_factory=dict)
     repliable: set[str] = field(default_factory=set)
+    # the replies to import, each after the note it goes under
+    reply_order: list[Entry] = field(default_factory=list)
 
     def _of(self, outcome: Outcome) -> list[Entry]:
         return [e for e in self.entries if e.outcome == outcome]
@@ -75,8 +77,7 @@ class ImportPlan:
     def to_import(self) -> list[Entry]:
         """What will be written, each after the annotation it goes under."""
         roots = [e for e in self._of("import") if e.item.kind != "reply"]
-        replies = [e for e in self._of("import") if e.item.kind == "reply"]
-        return roots + sorted(replies, key=lambda e: len(e.item.parent_keys))
+        return roots + [e for e in self.reply_order if e.outcome == "import"]
 
     @property
     def anchored(self) -> list[Entry]:
@@ -219,15 +220,20 @@ def _place(plan: ImportPlan, text: str) -> None:
 
 
 def _thread(plan: ImportPlan) -> None:
-    """Find each reply the annotation it goes under, nearest first up its thread."""
+    """Find each reply the annotation it goes under, nearest first up its thread.
+
+    Replies are taken shortest thread first, and go only under a note already settled (a
+    root, or a reply taken before them): so parents are written first, and a file whose
+    replies answer each other in a loop cannot send the import round it."""
     by_key: dict[str, Entry] = {}
     for entry in plan.entries:
         by_key.setdefault(entry.item.key, entry)
+    settled = {e.item.key for e in plan.entries if e.outcome == "import" and e.item.kind != "reply"}
     replies = [e for e in plan.entries if e.outcome == "import" and e.item.kind == "reply"]
     for entry in sorted(replies, key=lambda e: len(e.item.parent_keys)):
         for n, key in enumerate(entry.item.parent_keys):
             above = by_key.get(key)
-            if above is not None and above.outcome == "import":
+            if above is not None and key in settled and above is not entry:
                 entry.parent, entry.moved_up = key, n > 0
                 private = above.private_thread
                 break
@@ -246,6 +252,8 @@ def _thread(plan: ImportPlan) -> None:
             )
             continue
         entry.private_thread = private
+        settled.add(entry.item.key)
+        plan.reply_order.append(entry)
 
 
 def _private_thread(annotation: Annotation) -> bool:

@@ -357,6 +357,35 @@ def test_replies_keep_their_thread_or_go_up_it(group, essay, facilitator):
     assert "private reply in a shared thread" in outcomes["HqSecretReply"].reason
 
 
+def test_replies_answering_each_other_in_a_loop_are_left_out(group, essay, facilitator):
+    data = {
+        "annotations": [
+            {"id": "a", "text": "A answers B.", "references": ["b"]},
+            {"id": "b", "text": "B answers A.", "references": ["a"]},
+            {"id": "c", "text": "C answers A.", "references": ["a"]},
+            {"id": "d", "text": "D answers itself.", "references": ["d"]},
+        ]
+    }
+    client = signed_in(facilitator)
+    plan = upload(client, group, essay, data).context["plan"]
+    assert not plan.to_import and len(plan.skipped) == 4
+    assert (
+        client.post(
+            confirm_url(group, essay), {"preview": token_of(upload(client, group, essay, data))}
+        ).status_code
+        == 302
+    )
+    assert not Annotation.objects.exists()
+
+
+def test_a_reply_listed_before_its_parent_goes_under_it(group, essay, facilitator):
+    data = hypothesis_data()
+    data["annotations"].reverse()
+    import_file(signed_in(facilitator), group, essay, data)
+    second = Annotation.objects.get(import_key="hypothesis:Hq3replyTwo")
+    assert second.parent.import_key == "hypothesis:Hq2replyOne"
+
+
 def test_a_page_note_or_reply_without_words_and_a_quote_without_words_are_left_out(
     group, essay, facilitator
 ):
