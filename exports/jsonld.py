@@ -12,7 +12,7 @@ from exports.tables import utc
 
 def _collection(request, iri: str, label: str, items: list[dict], now) -> dict:
     return {
-        "@context": w3c.ANNO_CONTEXT,
+        "@context": w3c.contexts(),
         "id": iri,
         "type": "AnnotationCollection",
         "label": label,

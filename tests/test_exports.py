@@ -385,7 +385,8 @@ def test_the_jsonld_embeds_every_annotation_as_the_api_serves_it(group, essay, m
 def test_the_jsonld_collection_names_itself_and_the_group(group, essay, member, discussion):
     data = json.loads(export(member, "jsonld", group, essay))
 
-    assert data["@context"] == "http://www.w3.org/ns/anno.jsonld"
+    assert data["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    assert data["@context"][-1].endswith("/ns/commonplace.jsonld")  # our own terms, defined
     assert data["id"] == "http://testserver" + url("jsonld", group, essay)
     assert data["label"] == "Tuesday Reading Circle: annotations on “What is socialism from below?”"
     assert data["first"]["partOf"] == data["id"]
