@@ -726,3 +726,66 @@ def test_the_results_page_costs_the_same_queries_however_many_match(
     with django_assert_num_queries(RESULTS_QUERIES):
         response = maria.get(search_url(group), {"q": "quokka"})
     assert len(Results(response.content.decode()).ids) == min(n + 1, 20)
+
+
+# --- in the browser -----------------------------------------------------------------------------
+
+AXE_DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True},
+}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_search_pages_have_no_serious_accessibility_violation(
+    transactional_db, browser, live_server, essay, group, member, facilitator, device, scheme
+):
+    from axe_playwright_python.sync_playwright import Axe
+
+    note = create(group, essay, member, body="A quokka <b>in</b> the margin.", tags=["animals"])
+    reply_to(note, facilitator, body="A quokka reply.")
+    context = browser.new_context(
+        base_url=live_server.url, color_scheme=scheme, **AXE_DEVICES[device]
+    )
+    context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": signed_in(member).cookies["sessionid"].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    base = search_url(group)
+    problems = []
+    try:
+        for path in (base, f"{base}?q=quokka", f"{base}?q=quokka&from=2026-02-30&tag=animals"):
+            page.goto(path)
+            results = Axe().run(page, options={"resultTypes": ["violations"]})
+            problems += [
+                f"{path}: {v['id']} ({v['impact']}) {v['help']}"
+                for v in results.response["violations"]
+                if v["impact"] in {"serious", "critical"}
+            ]
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_a_result_opens_its_thread_in_the_reading_pages_panel(
+    transactional_db, page, login, essay, group, member, facilitator
+):
+    note = create(group, essay, facilitator, body="What do we make of this?")
+    reply = reply_to(note, member, body="A quokka would disagree.")
+    login(page, member)
+    page.goto(search_url(group) + "?q=quokka")
+    page.get_by_role("link", name="Open the thread").click()
+    page.wait_for_url(f"**#a-{reply.pk}")
+    panel = page.locator("#annotation-panel")
+    panel.wait_for(state="visible")
+    assert "A quokka would disagree." in panel.inner_text()
+    assert page.locator(f"#annotation-panel #a-{reply.pk}.note--target").count() == 1
