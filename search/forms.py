@@ -138,7 +138,8 @@ class SearchForm(forms.Form):
         return text
 
     def clean_tag(self):
-        tag = self.cleaned_data["tag"].strip().lstrip("#").strip().lower()
+        # As written: tags keep their case and are matched without it (annotations.services).
+        tag = " ".join(self.cleaned_data["tag"].split()).lstrip("#").strip()
         if len(tag) > TAG_MAX_LENGTH:
             raise forms.ValidationError(f"A tag is at most {TAG_MAX_LENGTH} characters long.")
         return tag

@@ -148,7 +148,7 @@ def candidates(membership: Membership, criteria: Criteria) -> QuerySet:
     if criteria.author_id is not None:
         found = found.filter(author_id=criteria.author_id)
     if criteria.tag:
-        tagged = Tag.objects.filter(name=criteria.tag)
+        tagged = Tag.objects.filter(name__iexact=criteria.tag)
         found = found.filter(
             Exists(tagged.filter(annotation_id=OuterRef("pk")))
             | Exists(tagged.filter(annotation_id=OuterRef("root_id")))
@@ -174,7 +174,7 @@ def candidates(membership: Membership, criteria: Criteria) -> QuerySet:
 
 def tag_seen(membership: Membership, tag: str) -> bool:
     """Whether any note this viewer may see carries the tag (to say so when none does)."""
-    tagged = Tag.objects.filter(name=tag, annotation_id=OuterRef("pk"))
+    tagged = Tag.objects.filter(name__iexact=tag, annotation_id=OuterRef("pk"))
     return visible_annotations(membership).filter(Exists(tagged), deleted_at__isnull=True).exists()
 
 
@@ -321,7 +321,7 @@ def search(membership: Membership, criteria: Criteria, *, page: int = 1) -> Page
                 author=author_label(membership, item),
                 passage=passage,
                 words=body,
-                tags=[(name, any(w.lower() in name for w in words)) for name in names],
+                tags=[(name, any(w.lower() in name.lower() for w in words)) for name in names],
                 place=places(item.reading, root),
                 url=reverse("annotations:reading", args=[group_slug, item.reading.slug])
                 + f"#a-{item.pk}",

@@ -187,6 +187,12 @@ def test_the_tag_filter_finds_tagged_threads_and_their_replies(
     assert set(found(maria, group, q="quokka", tag="#Animals")) == {tagged.pk, reply.pk}
 
 
+def test_a_tag_is_found_whatever_its_case(maria, group, essay, member):
+    tagged = create(group, essay, member, body="Luxemburg.", tags=["Rosa Luxemburg"])
+    assert found(maria, group, tag="rosa luxemburg") == [tagged.pk]
+    assert found(maria, group, q="rosa") == [tagged.pk]
+
+
 def test_a_filter_alone_lists_notes_newest_first(maria, group, essay, member):
     older = create(group, essay, member, body="First.", tags=["animals"])
     newer = create(group, essay, member, quote=OUTSIDE, body="Second.", tags=["animals"])
