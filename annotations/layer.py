@@ -675,7 +675,7 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
 
 def _originally(root: Root) -> str | None:
     """An imported note's "originally by <name>, <date>" (the date in the viewer's zone), as
-    the pages say it (annotations/_original.html); None for one written here."""
+    the pages say it (_original.html); None for one written here."""
     if root.is_deleted or not (root.original_author or root.original_created_at):
         return None
     said = f"originally by {root.original_author or 'someone elsewhere'}"
