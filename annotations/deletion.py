@@ -15,7 +15,7 @@ reaches no one but its author, not even as a number); the page says that they go
 
 from django.db.models import Count, Q
 
-from annotations.models import Annotation, Flag
+from annotations.models import Annotation, Flag, PlusOne
 from annotations.services import _layer_changed
 from commonplace.deletion import Consequence, counted, register_deletion_part
 from groups.deletion import groups_only_member
@@ -48,23 +48,26 @@ def _shared_line(threads: int, replies: int) -> str:
 
 def describe_group(group):
     threads, replies = _threads_and_replies(Annotation.objects.filter(group=group))
-    yield Consequence(_shared_line(threads, replies) + ", hidden ones included")
+    if threads:
+        yield Consequence(_shared_line(threads, replies) + ", hidden ones included")
     yield Consequence("every member's private notes in the group")
 
 
 def describe_reading(group_reading):
     rows = Annotation.objects.filter(group=group_reading.group, reading=group_reading.reading)
     threads, replies = _threads_and_replies(rows)
-    yield Consequence("the group's " + _shared_line(threads, replies) + " on it")
+    if threads:
+        yield Consequence("the group's " + _shared_line(threads, replies) + " on it")
     yield Consequence("every member's private notes on it")
 
 
 def describe_reading_removal(group_reading):
     rows = Annotation.objects.filter(group=group_reading.group, reading=group_reading.reading)
     threads, replies = _threads_and_replies(rows)
+    counts = f" ({_shared_line(threads, replies)}, and private notes)" if threads else ""
     yield Consequence(
-        f"the group's annotations on it are kept ({_shared_line(threads, replies)}, and "
-        "private notes), and come back if a facilitator adds it again",
+        f"the group's annotations on it are kept{counts}, and come back if a facilitator adds "
+        "it again",
         kept=True,
     )
 
@@ -93,12 +96,14 @@ def describe_account(user):
         found["shared"], "shared note, highlight or reply", "shared notes, highlights and replies"
     )
     if found["shared"]:
-        verb = "stays" if found["shared"] == 1 else "stay"
-        yield Consequence(
-            f"your {shared} {verb} in their groups' threads, shown as written by “former member”",
-            kept=True,
+        where = (
+            "stays where it is in its group"
+            if found["shared"] == 1
+            else "stay where they are in their groups"
         )
-    yield Consequence("your +1s still count, without your name", kept=True)
+        yield Consequence(f"your {shared} {where}, shown as written by “former member”", kept=True)
+    if PlusOne.objects.filter(user=user).exists():
+        yield Consequence("your +1s still count, without your name", kept=True)
 
 
 def prepare_account(user) -> None:

@@ -15,12 +15,16 @@ def connect() -> None:
 
 def describe_group(group):
     count = Assignment.objects.filter(group_reading__group=group).count()
-    yield Consequence(f"{counted(count, 'assignment')}, and what each member marked read")
+    if count:
+        yield Consequence(counted(count, "assignment"))
+    if SectionRead.objects.filter(membership__group=group).exists():
+        yield Consequence("what each member marked read")
 
 
 def describe_reading(group_reading):
     count = Assignment.objects.filter(group_reading=group_reading).count()
-    yield Consequence(f"{counted(count, 'assignment')} of it")
+    if count:
+        yield Consequence(f"{counted(count, 'assignment')} of it")
     marks = SectionRead.objects.filter(
         membership__group_id=group_reading.group_id, reading_id=group_reading.reading_id
     ).count()

@@ -113,8 +113,9 @@ def _blockers(memberships) -> list[Blocker]:
     return [
         Blocker(
             f"You are the only facilitator of “{m.group.name}”, which has "
-            f"{counted(m.people - 1, 'other member')}: make one of them a facilitator, or "
-            "delete the group, first.",
+            f"{counted(m.people - 1, 'other member')}: make "
+            f"{'them' if m.people == 2 else 'one of them'} a facilitator, or delete the group, "
+            "first.",
             url=reverse("groups:detail", args=[m.group.slug]) + "#people",
             link_text=f"The people of “{m.group.name}”",
         )

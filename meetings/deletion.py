@@ -14,10 +14,11 @@ def connect() -> None:
 
 def describe_group(group):
     count = Meeting.objects.filter(group=group).count()
-    yield Consequence(
-        f"{counted(count, 'meeting')}, with their agendas and recaps (they leave members' "
-        "calendars too)"
-    )
+    if count:
+        yield Consequence(
+            f"{counted(count, 'meeting')}, with their agendas and recaps (they leave members' "
+            "calendars too)"
+        )
 
 
 def describe_reading(group_reading):

@@ -170,6 +170,11 @@ def test_deleting_an_account_keeps_what_was_shared_as_a_former_members(
 
     client.force_login(facilitator)
     thread = text(client.get(thread_url(w["shared"])))
+    assert not SearchEntry.objects.filter(
+        annotation_id__in=[w["private"].pk, w["private_reply"].pk]
+    ).exists()
+    if connection.vendor == "postgresql":  # search's own rows are the database's (triggers)
+        assert SearchEntry.objects.filter(annotation_id=w["shared"].pk).exists()
     assert "Maria's shared thought about power." in thread
     assert FORMER in thread and "Maria Member" not in thread
     question_thread = text(client.get(thread_url(w["question"])))
@@ -496,3 +501,120 @@ def test_no_mail_is_sent_about_a_deleted_group(client, group, facilitator, full_
     call_command("send_notifications", verbosity=0)
 
     assert mail.outbox == []
+
+
+def test_the_admin_deletes_an_account_the_same_way(client, group, essay, member, make_user):
+    private = create(group, essay, member, body="Admin must not keep this.", visibility="private")
+    shared = create(group, essay, member, quote="full democracy", body="For the group.")
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = reverse("admin:accounts_user_delete", args=[member.pk])
+
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=member.pk).exists()
+    assert not Annotation.objects.filter(pk=private.pk).exists()
+    assert Annotation.objects.get(pk=shared.pk).author_id is None
+
+
+def test_the_admin_is_refused_for_a_groups_only_facilitator(client, group, facilitator, make_user):
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = reverse("admin:accounts_user_delete", args=[facilitator.pk])
+
+    page = text(client.get(url))
+    client.post(url, {"post": "yes"})
+
+    assert "You are the only facilitator of “Tuesday Reading Circle”" in page
+    assert User.objects.filter(pk=facilitator.pk).exists()
+
+
+# --- in the browser: the pages, light and dark, desktop and phone ------------------------------
+
+SCHEMES = ["light", "dark"]
+DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {
+        "viewport": {"width": 375, "height": 740},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+@pytest.mark.browser
+def test_the_confirmation_pages_read_well_and_pass_axe(
+    browser, live_server, transactional_db, group, essay, facilitator, member
+):
+    from axe_playwright_python.sync_playwright import Axe
+    from django.test import Client
+
+    from tests.conftest import screenshot
+
+    own = group_reading_import(
+        group=group, added_by=facilitator, data=MINUTES, filename="minutes.md", overrides={}
+    )
+    note = create(group, essay, member, body="Worth a long talk.")
+    reply_to(note, facilitator, body="Let's talk on Tuesday.")
+    create(group, essay, member, quote="full democracy", body="Mine.", visibility="private")
+    cookies = {}
+    for user in (facilitator, member):
+        c = Client()
+        c.force_login(user)
+        cookies[user.pk] = c.cookies["sessionid"].value
+    pages = [
+        (facilitator, "group", delete_url(group)),
+        (facilitator, "reading", reading_delete_url(group, own.reading)),
+        (facilitator, "account-blocked", reverse("accounts:delete")),
+        (member, "account", reverse("accounts:delete")),
+    ]
+    axe, problems = Axe(), []
+    for device, options in DEVICES.items():
+        for scheme in SCHEMES:
+            context = browser.new_context(base_url=live_server.url, color_scheme=scheme, **options)
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            try:
+                for who, name, path in pages:
+                    context.clear_cookies()
+                    context.add_cookies(
+                        [{"name": "sessionid", "value": cookies[who.pk], "url": live_server.url}]
+                    )
+                    assert page.goto(path).status == 200
+                    width = page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= options["viewport"]["width"], f"{name} scrolls sideways"
+                    screenshot(page, f"deletion-{name}-{device}-{scheme}")
+                    problems += [
+                        f"{name} {device} {scheme}: {v['id']} {v['help']}"
+                        for v in axe.run(page).response["violations"]
+                        if v["impact"] in {"serious", "critical"}
+                    ]
+            finally:
+                context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_a_facilitator_deletes_the_group_by_typing_its_name(page, login, group, facilitator):
+    login(page, facilitator)
+    page.goto(reverse("groups:settings", args=[group.slug]))
+    page.get_by_role("link", name="Delete the group…").click()
+
+    page.get_by_label("Type the group's name to confirm").fill("Tuesday Reading")
+    page.get_by_role("button", name="Delete the group").click()
+    assert page.get_by_text("That is not the group's name").is_visible()
+    assert ReadingGroup.objects.filter(pk=group.pk).exists()
+
+    page.get_by_label("Type the group's name to confirm").fill("Tuesday Reading Circle")
+    page.get_by_role("button", name="Delete the group").click()
+    page.wait_for_url(live_url(page, reverse("home")))
+    assert page.get_by_text("“Tuesday Reading Circle” is deleted").is_visible()
+    assert not ReadingGroup.objects.filter(pk=group.pk).exists()
+
+
+def live_url(page, path: str) -> str:
+    base = page.url.split("/", 3)[:3]
+    return "/".join(base) + path
