@@ -106,7 +106,13 @@ def group_delete(*, group: ReadingGroup) -> None:
     list and the texts it imported, invitations, and (by their foreign keys' cascades) every
     annotation, reply and private note in it, assignments, meetings, reading progress,
     notifications and search entries. Archived or not. What the confirmation page says goes
-    is commonplace.deletion's summary of the same cascade."""
+    is commonplace.deletion's summary of the same cascade.
+
+    The group's readings are locked first: every write to a group's layer ends by counting
+    on them (annotations.services._layer_changed) and holds them until it commits, so a note
+    written meanwhile is either in before the cascade looks, or waits and then finds no
+    group, rather than failing the deletion at its commit."""
+    list(GroupReading.objects.select_for_update().filter(group=group).order_by("pk"))
     deletion_prepare("group", group)
     group.delete()
 
@@ -183,6 +189,8 @@ def group_reading_delete(*, group_reading: GroupReading) -> None:
     reading = group_reading.reading
     if reading.owner_group_id != group.pk:
         raise GroupError("Only a text this group imported can be deleted by it.")
+    # Locked first, as group_delete locks them: a note written meanwhile is in, or waits.
+    list(GroupReading.objects.select_for_update().filter(pk=group_reading.pk))
     deletion_prepare("reading", group_reading)
     reading.delete()
 

@@ -618,3 +618,54 @@ def test_a_facilitator_deletes_the_group_by_typing_its_name(page, login, group, 
 def live_url(page, path: str) -> str:
     base = page.url.split("/", 3)[:3]
     return "/".join(base) + path
+
+
+# --- at the same time (PostgreSQL) ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Row locks only race on PostgreSQL.")
+@pytest.mark.django_db(transaction=True)
+def test_a_note_written_while_its_group_is_deleted_goes_with_it(group, essay, member):
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from groups.services import group_delete
+
+    written, release, results = threading.Event(), threading.Event(), {}
+
+    def writer():
+        try:
+            with transaction.atomic():
+                create(group, essay, member, body="Written while the group goes.")
+                written.set()
+                release.wait(10)  # committed only once the deletion has begun
+        except BaseException as error:
+            results["writer"] = error
+        finally:
+            connection.close()
+
+    def deleter():
+        try:
+            written.wait(10)
+            group_delete(group=ReadingGroup.objects.get(pk=group.pk))
+            results["deleted"] = True
+        except BaseException as error:
+            results["deleter"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=deleter)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    waited = "deleted" not in results  # the deletion waits for the note's transaction
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results == {"deleted": True}
+    assert waited
+    assert not ReadingGroup.objects.filter(pk=group.pk).exists()
+    assert not Annotation.objects.filter(group_id=group.pk).exists()
