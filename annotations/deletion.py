@@ -64,7 +64,7 @@ def describe_reading(group_reading):
 def describe_reading_removal(group_reading):
     rows = Annotation.objects.filter(group=group_reading.group, reading=group_reading.reading)
     threads, replies = _threads_and_replies(rows)
-    counts = f" ({_shared_line(threads, replies)}, and private notes)" if threads else ""
+    counts = f" ({_shared_line(threads, replies)}, and any private notes)" if threads else ""
     yield Consequence(
         f"the group's annotations on it are kept{counts}, and come back if a facilitator adds "
         "it again",

@@ -36,5 +36,6 @@ def describe_reading_removal(group_reading):
     count = Assignment.objects.filter(group_reading=group_reading).count()
     if count:
         yield Consequence(
-            f"{counted(count, 'assignment')} of it (discussion prompts stay, as ordinary questions)"
+            f"its {counted(count, 'assignment')} (their discussion prompts stay, as ordinary "
+            "questions)"
         )

@@ -488,7 +488,9 @@ def test_taking_a_reading_off_the_list_says_what_goes_and_what_stays(
 
     html = text(page)
     assert "The group's annotations on it are kept (1 shared note or highlight with 1 reply" in html
-    assert "Deleted: 1 assignment of it (discussion prompts stay, as ordinary questions)." in html
+    assert (
+        "Deleted: its 1 assignment (their discussion prompts stay, as ordinary questions)." in html
+    )
     assert "a facilitator can add it again from the library" in html
     assert GroupReading.objects.filter(group=group, reading=essay).exists()
 
