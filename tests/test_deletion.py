@@ -200,6 +200,48 @@ def test_deleting_an_account_keeps_what_was_shared_as_a_former_members(
     assert FORMER in text(found)
 
 
+def test_every_page_of_the_group_still_works_after_a_members_account_goes(
+    client, group, essay, member, facilitator, marias_world
+):
+    start = timezone.now() + timedelta(days=7)
+    meeting = meeting_create(
+        group=group,
+        created_by=facilitator,
+        title="Tuesday",
+        starts_at=start,
+        ends_at=start + timedelta(minutes=90),
+    )
+    agenda_pin(
+        meeting=meeting,
+        by=Membership.objects.get(group=group, user=facilitator),
+        thread=marias_world["shared"],
+    )
+    client.force_login(member)
+    delete_account(client)
+    client.force_login(facilitator)
+    g, r = [group.slug], [group.slug, essay.slug]
+    pages = [
+        reverse("groups:detail", args=g),
+        reverse("annotations:reading", args=r),
+        reverse("annotations:threads", args=r),
+        reverse("annotations:threads", args=r) + "?flagged=1",
+        reverse("progress:since", args=g),
+        reverse("progress:participation", args=r),
+        reverse("meetings:detail", args=[group.slug, meeting.pk]),
+        reverse("exports:packet", args=r),
+        reverse("exports:jsonld", args=r),
+        reverse("annotations:container", args=r),
+        reverse("notifications:inbox"),
+    ]
+
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Maria Member" not in text(response), path
+    agenda = text(client.get(reverse("meetings:detail", args=[group.slug, meeting.pk])))
+    assert FORMER in agenda
+
+
 def test_notifications_about_a_deleted_account_name_a_former_member(
     client, group, essay, member, facilitator, marias_world
 ):
@@ -260,6 +302,18 @@ def test_a_group_with_nobody_else_goes_with_its_only_member(client, outsider, es
     assert not ReadingGroup.objects.filter(pk=alone.pk).exists()
     assert not Annotation.objects.filter(group_id=alone.pk).exists()
     assert Reading.objects.filter(pk=essay.pk).exists()
+
+
+def test_deleting_an_account_needs_a_csrf_token(member):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+
+    response = delete_account(client)
+
+    assert response.status_code == 403
+    assert User.objects.filter(pk=member.pk).exists()
 
 
 def test_deleting_an_account_needs_a_signed_in_person_and_takes_no_get(client, member):
