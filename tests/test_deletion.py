@@ -601,6 +601,10 @@ DEVICES = {
 }
 
 
+# axe in both colour schemes and on both devices, not every pair (each run takes seconds)
+AXE_RUNS = {("desktop", "light"), ("phone", "dark")}
+
+
 @pytest.mark.browser
 def test_the_confirmation_pages_read_well_and_pass_axe(
     browser, live_server, transactional_db, group, essay, facilitator, member
@@ -643,6 +647,8 @@ def test_the_confirmation_pages_read_well_and_pass_axe(
                     width = page.evaluate("document.documentElement.scrollWidth")
                     assert width <= options["viewport"]["width"], f"{name} scrolls sideways"
                     screenshot(page, f"deletion-{name}-{device}-{scheme}")
+                    if (device, scheme) not in AXE_RUNS:
+                        continue
                     problems += [
                         f"{name} {device} {scheme}: {v['id']} {v['help']}"
                         for v in axe.run(page).response["violations"]
