@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import timedelta
 
 from django import forms
@@ -140,3 +141,26 @@ class ReadingImportForm(forms.Form):
             "title": self.cleaned_data.get("title", "").strip(),
             "author": self.cleaned_data.get("author", "").strip(),
         }
+
+
+def _typed_name(text: str) -> str:
+    """A name as typed to confirm: spaces and case do not count."""
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+class GroupDeleteForm(forms.Form):
+    """Deleting a group asks for its name, typed: a group is not deleted by a slip."""
+
+    confirm_name = forms.CharField(label="Type the group's name to confirm", max_length=200)
+
+    def __init__(self, *args, group: ReadingGroup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group = group
+        self.fields["confirm_name"].help_text = f"The name is “{group.name}”."
+        self.fields["confirm_name"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+    def clean_confirm_name(self):
+        typed = self.cleaned_data["confirm_name"]
+        if _typed_name(typed) != _typed_name(self.group.name):
+            raise forms.ValidationError("That is not the group's name: nothing was deleted.")
+        return typed
