@@ -378,8 +378,7 @@ def bodies(data: dict) -> Bodies:
     if len(items) > 1 + 2 * most:
         raise ApiError(
             400,
-            f"At most {most} tags: send one text body and up to {most} tagging bodies "
-            f"({len(items):,} bodies were sent).",
+            f"At most {most} tags (and one text body): {len(items):,} bodies were sent.",
         )
     texts: list[dict] = []
     tags: list[str] = []

@@ -27,6 +27,7 @@ from annotations import services
 from annotations.models import Annotation, Tag
 from commonplace.untrusted import RequestChecksMiddleware, size
 from groups.models import ReadingGroup
+from meetings.models import Meeting
 from search.forms import Choices, SearchForm
 from tests.test_annotation_api import comment, container_path, item_path, make_comment, post
 from tests.test_group_walls import (  # noqa: F401 (fixtures)
@@ -34,6 +35,7 @@ from tests.test_group_walls import (  # noqa: F401 (fixtures)
     targets_of,
     world,
 )
+from tests.test_meetings import form_data as meeting_form
 
 
 def signed_in(user) -> Client:
@@ -118,6 +120,18 @@ def test_eleven_tags_are_one_too_many_on_the_api(as_member, url, essay):
     data["body"].pop()
     assert post(as_member, url, data).status_code == 201
     assert Tag.objects.count() == 10
+
+
+def test_tags_differing_only_in_case_are_one_but_the_bodies_are_still_counted(
+    as_member, url, essay
+):
+    data = comment(essay)
+    data["body"] += [{"value": f"Tag {i}", "purpose": "tagging"} for i in range(10)]
+    data["body"] += [{"value": f"TAG {i}", "purpose": "tagging"} for i in range(10)]
+    assert post(as_member, url, data).status_code == 201  # 21 bodies: 10 tags
+    data["body"].append({"value": "tag 0", "purpose": "tagging"})
+    message = json_error(post(as_member, url, data), 400)
+    assert message == "At most 10 tags (and one text body): 22 bodies were sent."
 
 
 def test_cleaning_tags_stops_at_the_first_one_past_the_limit():
@@ -427,6 +441,20 @@ def test_a_display_name_is_refused_as_a_field_error(member, name, limit):
     assert limit in response.content.decode()
     member.refresh_from_db()
     assert member.display_name == "Maria Member"
+
+
+@pytest.mark.parametrize(
+    "title, limit",
+    [("a\x00b", "Null characters are not allowed."), ("x" * 201, "200")],
+)
+def test_a_meeting_title_is_refused_as_a_field_error(facilitator, group, title, limit):
+    response = signed_in(facilitator).post(
+        reverse("meetings:create", args=[group.slug]), meeting_form(title=title)
+    )
+
+    assert response.status_code in {200, 400}
+    assert limit in response.content.decode()
+    assert not Meeting.objects.exists()
 
 
 def test_the_service_refuses_what_no_form_or_file_should_bring(group, essay, member):
