@@ -158,7 +158,8 @@ def too_large(limit: int) -> BadInput:
 def wants_json(request) -> bool:
     """Should a refusal be JSON? For the API (its views say so), a JSON body, a bearer token,
     a .json address or a client that asks for JSON and not for pages."""
-    if request.content_type in JSON_TYPES or "Authorization" in request.headers:
+    bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+    if request.content_type in JSON_TYPES or bearer:
         return True
     if request.path.endswith((".json", ".jsonld")):
         return True

@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from annotations import services
 from annotations.models import Annotation, Tag
-from commonplace.untrusted import RequestChecksMiddleware, size
+from commonplace.untrusted import RequestChecksMiddleware, size, wants_json
 from groups.models import ReadingGroup
 from meetings.models import Meeting
 from search.forms import Choices, SearchForm
@@ -318,6 +318,18 @@ def test_an_api_client_gets_json_for_a_refusal_made_before_the_view(member, url,
     )
 
     assert json_error(response, 413).startswith("The request is too large: the limit is 1 MB")
+
+
+def test_json_is_for_api_clients_and_pages_for_browsers(rf):
+    page = "/groups/g/"
+    assert wants_json(rf.get(page, headers={"Authorization": "Bearer cp_x"}))
+    assert wants_json(rf.post(page, data="{}", content_type="application/ld+json"))
+    assert wants_json(rf.get(page, headers={"Accept": "application/json"}))
+    assert wants_json(rf.get("/notifications/unread.json"))
+    assert wants_json(rf.get("/groups/g/readings/r/annotations/"))  # the API's own views
+    assert not wants_json(rf.get(page, headers={"Authorization": "Basic eDp5"}))
+    assert not wants_json(rf.get(page, headers={"Accept": "text/html,application/json;q=0.9"}))
+    assert not wants_json(rf.get("/groups/g/readings/r/threads/"))
 
 
 # --- finding 6: NUL in filters ------------------------------------------------------------------
