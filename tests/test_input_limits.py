@@ -469,6 +469,28 @@ def test_a_meeting_title_is_refused_as_a_field_error(facilitator, group, title, 
     assert not Meeting.objects.exists()
 
 
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_lone_surrogate_posted_in_a_form_arrives_as_replacement_characters(member, encoding):
+    """A browser cannot send one; a crafted body's bytes are decoded with replacement."""
+    lone = b"%ED%A0%80" if encoding == "urlencoded" else b"\xed\xa0\x80"
+    if encoding == "urlencoded":
+        body = b"display_name=Ana" + lone + b"&time_zone=UTC"
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        body = b"".join(
+            b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % pair
+            for pair in [(b"display_name", b"Ana" + lone), (b"time_zone", b"UTC")]
+        )
+        body += b"--B--\r\n"
+        content_type = "multipart/form-data; boundary=B"
+
+    response = signed_in(member).post(reverse("accounts:profile"), body, content_type=content_type)
+
+    assert response.status_code < 500
+    member.refresh_from_db()
+    assert member.display_name.startswith("Ana\ufffd")
+
+
 def test_the_service_refuses_what_no_form_or_file_should_bring(group, essay, member):
     for body, found in [("A\x00B", "a NUL character"), ("A\ud800B", "a lone surrogate")]:
         with pytest.raises(services.AnnotationError, match=f"cannot contain {found}"):
