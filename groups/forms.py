@@ -7,6 +7,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from accounts.models import time_zone_choices
+from commonplace import untrusted
 from groups.models import ReadingGroup
 
 MAX_EMAILS_PER_BATCH = 50
@@ -111,7 +112,10 @@ class ReadingImportForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="…or upload a file",
-        help_text="A .md (Markdown, front matter allowed) or .txt file, up to 2 MB.",
+        help_text=(
+            "A .md (Markdown, front matter allowed) or .txt file, up to "
+            f"{untrusted.size(settings.READING_IMPORT_MAX_BYTES)}."
+        ),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".md,.markdown,.txt,text/plain,text/markdown"}
         ),
@@ -123,7 +127,8 @@ class ReadingImportForm(forms.Form):
         if bool(text.strip()) == bool(upload):
             raise forms.ValidationError("Paste the text or upload a file (one of the two).")
         if upload is not None and upload.size > settings.READING_IMPORT_MAX_BYTES:
-            self.add_error("file", "The file is larger than 2 MB.")
+            limit = untrusted.size(settings.READING_IMPORT_MAX_BYTES)
+            self.add_error("file", f"The file is larger than {limit}.")
         if text.strip() and not data.get("title"):
             self.add_error("title", "Give the pasted text a title.")
         return data

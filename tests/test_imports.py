@@ -699,7 +699,8 @@ def test_hostile_text_is_cleaned_names_and_dates_checked(group, essay, facilitat
                 "id": "evil",
                 "text": '<script>alert(1)</script>[x](javascript:alert(2)) <img src=x onerror="y">',
                 "user": "acct:eve@hypothes.is",
-                "user_info": {"display_name": "Eve\u202e\u0000 <b>Evil</b>\n" + "e" * 300},
+                # (A NUL anywhere refuses the whole file: tests/test_input_limits.py.)
+                "user_info": {"display_name": "Eve\u202e\u0007 <b>Evil</b>\n" + "e" * 300},
                 "created": "not a date",
                 "tags": ["<b>x</b>", "a\u200bb"],
                 "target": [{"selector": [{"type": "TextQuoteSelector", "exact": QUOTE}]}],

@@ -648,11 +648,8 @@ def test_only_leaving_words_out_is_refused(maria, group):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"q": "quok\x00ka"}, "The search cannot contain NUL characters."),
-        ({"q": "quokka", "tag": "a\x00b"}, "A tag cannot contain NUL characters."),
-        ({"q": "quokka", "member": "maria\x00"}, "Nobody of that name is a member of this group."),
+        # A NUL anywhere in the address is refused before the page (400): test_input_limits.py.
         ({"q": "quokka", "from": "2026-02-30"}, "Enter a date as year-month-day"),
-        ({"q": "quokka", "to": "\x00"}, "Enter a date as year-month-day"),
         ({"q": "quokka", "from": "0001-01-01"}, "Choose a day between 1900 and 9000."),
         ({"q": "quokka", "to": "9999-12-31"}, "Choose a day between 1900 and 9000."),
         (
