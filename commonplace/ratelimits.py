@@ -230,12 +230,11 @@ def too_many_requests(request, error: RateLimited):
     """The browser's 429: what happened, and when to try again."""
     context = {
         "message": error.message,
-        "what": DOORS.get(error.limit, "requests"),
-        "rate": rate_in_words(error.rate) if error.rate and error.rate.count("/") == 1 else "",
         "wait": wait_in_words(error.retry_after),
         "retry_at": timezone.now() + timedelta(seconds=error.retry_after),
         "unsaved": error.limit in WRITES and request.method == "POST",
         "limit": error.limit,
+        "account_door": error.limit in ACCOUNT_DOORS,
     }
     response = render(request, "429.html", context, status=429)
     response["Cache-Control"] = "no-store"
@@ -259,6 +258,8 @@ ALLAUTH_ACTIONS = {
     "account_email": "manage_email",
     "account_reauthenticate": "reauthenticate",
 }
+
+ACCOUNT_DOORS = {*ALLAUTH_ACTIONS.values(), "login_failed"}
 
 
 def account_wait(request, action: str, *, key: str | None = None) -> int:

@@ -652,3 +652,53 @@ def test_the_admin_log_in_is_the_site_log_in_with_its_limits(member):
 
 def test_a_signed_in_person_who_is_not_staff_is_refused_the_admin(member):
     assert signed_in(member).get("/admin/login/").status_code == 403
+
+
+# --- on the database cache that deployments share -----------------------------------------------
+
+
+def test_limits_count_in_the_database_cache_every_server_shares(
+    settings, limit, group, essay, member
+):
+    """The other tests count in one process's memory; deployments count in the database cache
+    table (CACHE_URL unset), where every app server sees the same counts."""
+    from commonplace.env import cache_from_url
+
+    settings.CACHES = {"default": cache_from_url("")}
+    limit(annotate="1/m")
+    discuss = reading_path(group, essay, "annotations:discuss")
+    note = {"kind": "commenting", "body": "A thought.", "visibility": "group"}
+
+    assert signed_in(member).post(discuss, note).status_code == 302
+    # Another server: a new client and session, the same shared count.
+    assert_limited(signed_in(member).post(discuss, note), "annotate")
+    for _ in range(5):
+        log_in(Client(), member.username, "wrong-guess")
+    assert_limited(log_in(Client(), member.username, PASSWORD), "login_failed", longest=300)
+    assert Annotation.objects.count() == 1
+
+
+# --- in the browser: the reading page's panel says which limit, and keeps the text -------------
+
+
+@pytest.mark.browser
+def test_the_reading_panel_says_a_reply_is_over_the_limit_and_keeps_it(
+    transactional_db, limit, group, essay, member, facilitator, page, login
+):
+    from playwright.sync_api import expect
+
+    limit(reply="0/m")
+    root = create(group, essay, facilitator, body="Which two?")
+    login(page, member)
+    page.goto(reading_path(group, essay, "annotations:reading") + f"#a-{root.pk}")
+    thread = page.locator(f"#annotation-panel [data-thread-root='{root.pk}']")
+    thread.locator("[data-reply-form] textarea").fill("Stalinism and social democracy.")
+    thread.get_by_role("button", name="Reply", exact=True).click()
+
+    expect(page.locator("#annotation-panel .panel-message")).to_have_text(
+        re.compile(r"^Too many replies: at most 0 a minute\. Try again in \d+ seconds?\.$")
+    )
+    expect(thread.locator("[data-reply-form] textarea")).to_have_value(
+        "Stalinism and social democracy."
+    )
+    assert not Annotation.objects.filter(parent=root).exists()
