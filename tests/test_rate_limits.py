@@ -410,16 +410,19 @@ def test_every_limit_is_described_and_documented(settings):
 # --- the off switch and the environment ---------------------------------------------------------
 
 
-def test_the_off_switch_lets_everything_through(settings, limit, group, essay, member):
+def test_the_off_switch_lets_everything_through(no_rate_limits, limit, group, essay, member):
     limit(annotate="1/m")
-    settings.RATE_LIMITS_ENABLED = False
-    settings.RATELIMIT_ENABLE = False
     client = signed_in(member)
     discuss = reading_path(group, essay, "annotations:discuss")
     note = {"kind": "commenting", "body": "A thought.", "visibility": "group"}
     for _ in range(3):
         assert client.post(discuss, note).status_code == 302
     assert Annotation.objects.count() == 3
+    # allauth's too: no lock after failed log-ins.
+    visitor = Client()
+    for _ in range(6):
+        assert log_in(visitor, member.username, "wrong-guess").status_code == 200
+    assert log_in(visitor, member.username, PASSWORD).status_code == 302
 
 
 def settings_in_fresh_python(**env: str) -> subprocess.CompletedProcess:
@@ -526,6 +529,16 @@ def test_behind_a_proxy_the_client_is_the_entry_the_outer_proxy_added(
     from allauth.account.adapter import get_adapter
 
     assert get_adapter().get_client_ip(request_from("10.0.0.1", forwarded)) == client
+
+
+def test_an_unknown_address_is_a_configuration_error_not_one_shared_count(settings):
+    """Behind a proxy on a Unix socket REMOTE_ADDR is empty: counting everyone as one address
+    would make every per-address limit site-wide, so it says what to set instead."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.BEHIND_PROXY = False
+    with pytest.raises(ImproperlyConfigured, match="BEHIND_PROXY"):
+        client_address(request_from("", "203.0.113.1"))
 
 
 def test_ipv6_addresses_are_counted_per_64(settings):
