@@ -90,7 +90,7 @@ class RateLimited(Exception):
 
 
 def rate_in_words(rate: str) -> str:
-    """ "60/m" -> "60 a minute"; "5/10m" -> "5 every 10 minutes"."""
+    """A rate as the 429 says it: 60/m is "60 a minute", 5/10m "5 every 10 minutes"."""
     count, period = rate.split("/")[:2]
     unit, _ = _PERIODS[period[-1]]
     many = period[:-1]
@@ -265,12 +265,14 @@ ACCOUNT_DOORS = {*ALLAUTH_ACTIONS.values(), "login_failed"}
 def account_wait(request, action: str, *, key: str | None = None) -> int:
     """Seconds until allauth lets this request through `action` again: until each full limit
     has a free place. A limit it cannot look up (counted per a key it does not know) is taken
-    as full for its whole period."""
+    as full for its whole period, as is the longest when none is found full: a client told to
+    wait too little would only be refused again."""
     from allauth.core.internal.ratelimit import get_cache_key, get_rates
 
     now = time.time()
-    waits = [0.0]
-    for rate in get_rates(app="allauth.account", action=action):
+    rates = get_rates(app="allauth.account", action=action)
+    waits = []
+    for rate in rates:
         if (rate.per == "key" and key is None) or (
             rate.per == "user" and not request.user.is_authenticated
         ):
@@ -281,6 +283,8 @@ def account_wait(request, action: str, *, key: str | None = None) -> int:
         recent = sorted((t for t in history if t > now - rate.duration), reverse=True)
         if len(recent) >= rate.amount:
             waits.append(recent[rate.amount - 1] + rate.duration - now)
+    if not waits:
+        waits = [max((rate.duration for rate in rates), default=60)]
     return max(1, math.ceil(max(waits)))
 
 

@@ -22,7 +22,14 @@ from django.urls import reverse
 from accounts.tokens import api_token_create
 from annotations.models import Annotation, Flag, PlusOne
 from commonplace import env as env_module
-from commonplace.ratelimits import DOORS, address_key, client_address, rate_in_words, who
+from commonplace.ratelimits import (
+    DOORS,
+    address_key,
+    client_address,
+    rate_in_words,
+    wait_in_words,
+    who,
+)
 from groups.models import EmailInvitation, InviteLink
 from meetings import services as meetings_services
 from notifications.tokens import unsubscribe_token
@@ -490,6 +497,10 @@ def test_rates_read_as_words():
     assert rate_in_words("60/m") == "60 a minute"
     assert rate_in_words("30/h") == "30 an hour"
     assert rate_in_words("5/10m") == "5 every 10 minutes"
+    assert wait_in_words(1) == "1 second"
+    assert wait_in_words(61) == "2 minutes"
+    assert wait_in_words(3600) == "1 hour"
+    assert wait_in_words(3601) == "1 hour 1 minute"
 
 
 # --- the client's address: from the proxy's header when, and only when, BEHIND_PROXY -----------
