@@ -726,3 +726,15 @@ def test_the_reading_panel_says_a_reply_is_over_the_limit_and_keeps_it(
         "Stalinism and social democracy."
     )
     assert not Annotation.objects.filter(parent=root).exists()
+
+    # The 429 page itself: no serious accessibility problem, light or dark.
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.test_browser_axe import AXE_OPTIONS, FAILING_IMPACTS
+
+    limit(export="0/m")
+    assert page.goto(reading_path(group, essay, "exports:packet")).status == 429
+    for scheme in ["light", "dark"]:
+        page.emulate_media(color_scheme=scheme)
+        violations = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+        assert [v["id"] for v in violations if v["impact"] in FAILING_IMPACTS] == []
