@@ -238,6 +238,9 @@ def too_many_requests(request, error: RateLimited):
     }
     response = render(request, "429.html", context, status=429)
     response["Cache-Control"] = "no-store"
+    # Some doors are capability links (a calendar feed, an unsubscribe link): leaving this page
+    # must not carry their address on in a Referer, as their own pages make sure.
+    response["Referrer-Policy"] = "no-referrer"
     return with_retry_after(response, error)
 
 

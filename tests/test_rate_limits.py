@@ -80,6 +80,7 @@ def assert_limited(response, name: str, *, longest: int = 60) -> int:
         assert f"Too many {DOORS[name]}" in page
         assert "data-rate-limit-message" in page
         assert response["Cache-Control"] == "no-store"
+        assert response["Referrer-Policy"] == "no-referrer"
     return retry_after
 
 
