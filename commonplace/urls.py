@@ -1,7 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from commonplace import views
+
+# Rate limits (commonplace/ratelimits.py). The admin has no log-in form of its own: /admin/login/
+# sends a signed-out visitor to the site's log-in, with its failed log-in limits, and answers
+# 403 to a signed-in person who is not staff. allauth answers its own limits with handler429.
+admin.site.login = secure_admin_login(admin.site.login)
+handler429 = "commonplace.ratelimits.allauth_too_many_requests"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from commonplace.confirm import confirmation_page, is_confirmed
 from commonplace.deletion import deletion_summary
+from commonplace.ratelimits import rate_limit
 from groups import services
 from groups.access import (
     GroupAction,
@@ -245,6 +246,7 @@ def reading_add(request, group_slug):
 
 @login_required
 @require_POST
+@rate_limit("import")
 def reading_import(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.ADD_READING)
     form = ReadingImportForm(request.POST, request.FILES)
@@ -361,6 +363,7 @@ def _invitations_page(request, group, membership, *, link_form=None, email_form=
 
 @login_required
 @require_POST
+@rate_limit("invitation_link")
 def link_create(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = InviteLinkForm(request.POST)
@@ -402,6 +405,7 @@ def link_revoke(request, group_slug, link_id):
 
 @login_required
 @require_POST
+@rate_limit("invitation_email")
 def email_invite(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = EmailInviteForm(request.POST)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import User
 from annotations.access import annotation_for_reader
+from commonplace.ratelimits import rate_limit, secret_key
 from groups.access import group_for_member
 from groups.models import Membership
 from notifications import services
@@ -211,6 +212,7 @@ def mute_thread(request, group_slug, reading_slug, annotation_id):
 
 @csrf_exempt  # RFC 8058: the mail client POSTs without a session, so without a CSRF token
 @require_http_methods(["GET", "POST"])
+@rate_limit("unsubscribe", key=lambda request, token: secret_key("unsubscribe", token))
 def unsubscribe(request, token):
     """One-click unsubscribe: a POST (the mail client's, or the page's button) turns that
     kind of email off, with no log-in; a GET shows what the button will do. A token not made
