@@ -495,6 +495,18 @@ def invitation_is_for(invitation: EmailInvitation, user: User) -> bool:
     ).exists()
 
 
+def email_invitation_refusal(invitation: EmailInvitation, user: User) -> str | None:
+    """Why this person may not accept this (usable) invitation, or None if they may."""
+    if not invitation_is_for(invitation, user):
+        return "not addressee"
+    removal = Removal.objects.filter(group_id=invitation.group_id, user=user).first()
+    if removal and removal.is_standing:
+        return "removed"
+    if removal and invitation.created_at <= removal.removed_at:
+        return "sent before removal"
+    return None
+
+
 @transaction.atomic
 def email_invitation_accept(
     *, user: User, token: str | None = None, invitation_id: int | None = None
@@ -512,16 +524,9 @@ def email_invitation_accept(
     existing = Membership.objects.filter(group=invitation.group, user=user).first()
     if existing:
         return existing, False
-    problem = invitation.problem()
+    problem = invitation.problem() or email_invitation_refusal(invitation, user)
     if problem:
         raise InvitationError(problem)
-    if not invitation_is_for(invitation, user):
-        raise InvitationError("not addressee")
-    removal = Removal.objects.filter(group=invitation.group, user=user).first()
-    if removal and removal.is_standing:
-        raise InvitationError("removed")
-    if removal and invitation.created_at <= removal.removed_at:
-        raise InvitationError("sent before removal")
     membership, created = _join(invitation.group, user)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

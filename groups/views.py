@@ -426,14 +426,14 @@ def quota_message(error) -> str:
     left = max(0, error.limit - error.used)
     text = (
         f"You can send at most {error.limit} invitation emails a day (in any 24 hours, all "
-        f"your groups together). In the last 24 hours you have sent {error.used}, so "
-        f"{'none' if left == 0 else left} more can go now, and you entered {error.wanted}."
+        f"your groups together). You have sent {error.used} in the last 24 hours, so "
+        f"{left or 'no'} more can go now; you entered {error.wanted}."
     )
-    if error.frees_at is None:
-        return text + f" Send at most {error.limit} at a time."
+    if error.frees_at is None:  # more than a whole day's worth at once
+        return f"{text} Send at most {error.limit} at a time. Nothing was sent."
     when = timezone.localtime(error.frees_at)
     return (
-        text + f" All {error.wanted} can go from {date_format(when, 'j F Y, H:i')} "
+        f"{text} All {error.wanted} can go from {date_format(when, 'j F Y, H:i')} "
         f"({when.tzname()}), or send fewer now. Nothing was sent."
     )
 
@@ -552,14 +552,19 @@ def pending_invitation(request):
     if problem:
         return _invitation_problem(request, problem)
     group, user = found.group, request.user
+    email = found if remembered.kind == "email" else None
+    refusal = None
     if user.is_authenticated:
         if Membership.objects.filter(group=group, user=user).exists():
             services.invitation_forget(request.session)
             return _no_referrer(redirect(group))
-        if services.removal_stands(group=group, user=user):
-            return _invitation_problem(request, "removed")
-    email = found if remembered.kind == "email" else None
-    is_for_you = bool(email and user.is_authenticated and services.invitation_is_for(email, user))
+        if email:
+            refusal = services.email_invitation_refusal(email, user)
+        elif services.removal_stands(group=group, user=user):
+            refusal = "removed"
+    if refusal and refusal != "not addressee":  # removed: the page says what to do otherwise
+        return _invitation_problem(request, refusal)
+    is_for_you = bool(email and user.is_authenticated and not refusal)
     if request.method == "POST":
         if not user.is_authenticated:
             return _no_referrer(redirect_to_login(request.path))
