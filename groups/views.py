@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from commonplace.confirm import confirmation_page, is_confirmed
@@ -340,8 +341,7 @@ def _invitations_page(request, group, membership, *, link_form=None, email_form=
         "quota_left": services.invitation_quota_left(user=request.user),
         "quota": django_settings.INVITATION_EMAILS_PER_DAY,
     }
-    response = render(request, "groups/invitations.html", context, status=status)
-    return _no_referrer(response)  # it may show a new link's address
+    return render(request, "groups/invitations.html", context, status=status)
 
 
 @login_required
@@ -464,9 +464,14 @@ def email_withdraw(request, group_slug, invitation_id):
 # out of the Referer of anything the page links to, and out of every later request's log.
 # That page asks the person, signed in, to confirm: nobody ever joins without pressing Join.
 #
-# A token that opens nothing (unknown, or an invitation dead for good) is answered at once,
-# on its own URL: it is no secret any more. Every answer here says `Referrer-Policy:
-# no-referrer`, and the logs and error reports blank tokens out (groups.redaction).
+# A token that opens nothing (unknown, or an invitation dead for good) is sent on to the same
+# page with the reason in its query (`?problem=revoked`), which then says why: no page is ever
+# rendered at a token's URL, and nothing is written for it (no session for a guessing bot).
+# The redirects say `Referrer-Policy: no-referrer`, which browsers carry on to the page
+# they lead to, so the token is not sent on as a Referer either; the token-free pages keep the
+# site's `same-origin` policy (their URLs hold no token, and under `no-referrer` browsers send
+# `Origin: null` with a form's POST, which Django's CSRF check refuses). The logs and error
+# reports blank tokens out (groups.redaction).
 
 DEAD_FOR_GOOD = {
     "unknown",
@@ -480,6 +485,8 @@ DEAD_FOR_GOOD = {
 
 
 def _no_referrer(response):
+    """For the answers at a token's URL: the browser sends no Referer from it, nor from the
+    page it redirects to (whose forms then post with `Origin: null`: keep those off it)."""
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -499,10 +506,11 @@ def _open_token(request, kind: str, token: str):
         services.invitation_forget(request.session)
         return _no_referrer(redirect(found.group))
     problem = "unknown" if found is None else found.problem()
+    pending = reverse("groups:pending_invitation")
     if problem in DEAD_FOR_GOOD:
-        return _invitation_problem(request, problem)
+        return _no_referrer(redirect(f"{pending}?{urlencode({'problem': problem})}"))
     services.invitation_remember(request.session, kind=kind, invitation_id=found.pk)
-    return _no_referrer(redirect("groups:pending_invitation"))
+    return _no_referrer(redirect(pending))
 
 
 @require_safe
@@ -526,13 +534,15 @@ def invitation_for_you(request, invitation_id):
     if not services.invitation_is_for(invite, request.user):
         raise Http404("No such invitation.")
     services.invitation_remember(request.session, kind="email", invitation_id=invite.pk)
-    return _no_referrer(redirect("groups:pending_invitation"))
+    return redirect("groups:pending_invitation")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def pending_invitation(request):
     """The invitation opened in this browser: who it is from and for, and, signed in, Join or
     No thanks. Signed out: sign up or log in first (they come back here to confirm)."""
+    if request.method != "POST" and request.GET.get("problem") in DEAD_FOR_GOOD:
+        return _invitation_problem(request, request.GET["problem"])
     remembered = services.invitation_remembered(request.session)
     if remembered is None:
         return _invitation_problem(request, "none")
@@ -557,7 +567,7 @@ def pending_invitation(request):
     if user.is_authenticated:
         if Membership.objects.filter(group=group, user=user).exists():
             services.invitation_forget(request.session)
-            return _no_referrer(redirect(group))
+            return redirect(group)
         if email:
             refusal = services.email_invitation_refusal(email, user)
         elif services.removal_stands(group=group, user=user):
@@ -567,7 +577,7 @@ def pending_invitation(request):
     is_for_you = bool(email and user.is_authenticated and not refusal)
     if request.method == "POST":
         if not user.is_authenticated:
-            return _no_referrer(redirect_to_login(request.path))
+            return redirect_to_login(request.path)
         decision = request.POST.get("decision")
         if decision in ("decline", "no"):
             services.invitation_forget(request.session)
@@ -576,7 +586,7 @@ def pending_invitation(request):
                 messages.info(request, f"You declined the invitation to “{group.name}”.")
             else:
                 messages.info(request, f"You did not join “{group.name}”.")
-            return _no_referrer(redirect("home"))
+            return redirect("home")
         if decision == "accept":
             return _accept(request)
     context = {
@@ -592,7 +602,7 @@ def pending_invitation(request):
         "next": request.path,
     }
     status = 400 if request.method == "POST" else 200  # a POST without a known decision
-    return _no_referrer(render(request, "groups/join.html", context, status=status))
+    return render(request, "groups/join.html", context, status=status)
 
 
 def _accept(request):
@@ -607,18 +617,16 @@ def _accept(request):
     if membership is None:
         return _invitation_problem(request, "none")
     messages.success(request, f"Welcome to “{membership.group.name}”!")
-    return _no_referrer(redirect(membership.group))
+    return redirect(membership.group)
 
 
 INVITATION_PROBLEM_STATUS = {"unknown": 404, "none": 404, "not addressee": 403}
 
 
 def _invitation_problem(request, reason):
-    return _no_referrer(
-        render(
-            request,
-            "groups/invitation_problem.html",
-            {"message": services.INVITATION_PROBLEMS[reason], "reason": reason},
-            status=INVITATION_PROBLEM_STATUS.get(reason, 410),
-        )
+    return render(
+        request,
+        "groups/invitation_problem.html",
+        {"message": services.INVITATION_PROBLEMS[reason], "reason": reason},
+        status=INVITATION_PROBLEM_STATUS.get(reason, 410),
     )

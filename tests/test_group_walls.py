@@ -501,6 +501,21 @@ def changes(before: dict, after: dict) -> list[str]:
 
 
 def send(client, method: str, url: str):
+    """The answer to `method` at `url`. An invitation token's URL only ever redirects to the
+    token-free page that says what it opens (groups.views.join): that page is the answer."""
+    response = _send(client, method, url)
+    if TOKEN_ROUTE.match(url) and response.status_code == 302:
+        assert response["Referrer-Policy"] == "no-referrer"
+        location = response["Location"]
+        assert location.startswith(reverse("groups:pending_invitation")), location
+        return client.generic(method, location)
+    return response
+
+
+TOKEN_ROUTE = re.compile(r"^/(join|invitations)/[^/]+/$")
+
+
+def _send(client, method: str, url: str):
     data = INTRUDER_POST if method == "POST" else None
     if method in {"PUT", "PATCH", "DELETE"}:
         return client.generic(

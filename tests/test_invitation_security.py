@@ -510,24 +510,44 @@ def test_the_token_lives_in_one_request_and_never_in_next(client, group, facilit
     assert response["Location"] == PENDING
     assert response["Referrer-Policy"] == "no-referrer"
     page = client.get(PENDING)
-    assert page["Referrer-Policy"] == "no-referrer"
     assert link.token not in page.content.decode()
     assert "next=/invitation/" in page.content.decode()
     assert "/join/" not in page.content.decode()
 
 
 @pytest.mark.parametrize("kind", ["join", "invitation"])
-def test_every_invitation_answer_says_no_referrer(client, group, facilitator, kind):
+def test_every_answer_at_a_token_url_is_a_no_referrer_redirect(client, group, facilitator, kind):
+    """No page is ever shown at a token's URL, so none can leak it as a Referer; the redirect
+    says no-referrer, so the page it leads to is not told the token either."""
     link = invite_link_create(group=group, created_by=facilitator)
     made = link if kind == "join" else invitation_for(group, facilitator, "x@example.org")
     good = reverse(f"groups:{kind}", args=[made.token])
     unknown = reverse(f"groups:{kind}", args=["a" * 43])
 
-    for response in (client.get(good), client.get(PENDING), client.get(unknown)):
-        assert response["Referrer-Policy"] == "no-referrer", response
-    client.force_login(facilitator)
-    invitations = client.get(reverse("groups:invitations", args=[group.slug]))
-    assert invitations["Referrer-Policy"] == "no-referrer"  # it shows a new link once
+    for path, location in [(good, PENDING), (unknown, f"{PENDING}?problem=unknown")]:
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"] == location
+        assert response["Referrer-Policy"] == "no-referrer"
+    client.force_login(facilitator)  # a member is sent to the group
+    member = client.get(good)
+    assert member["Location"] == f"/groups/{group.slug}/"
+    assert member["Referrer-Policy"] == "no-referrer"
+    # the token-free page has forms: under no-referrer their POSTs would say Origin: null
+    assert client.get(PENDING)["Referrer-Policy"] == "same-origin"
+
+
+def test_a_dead_token_writes_no_session(client, group, facilitator):
+    link = invite_link_create(group=group, created_by=facilitator)
+    InviteLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+
+    response = client.get(reverse("groups:join", args=[link.token]))
+    shown = client.get(response["Location"])
+
+    assert response["Location"] == f"{PENDING}?problem=revoked"
+    assert shown.status_code == 410
+    assert "turned off by the group's facilitator" in text_of(shown)
+    assert "sessionid" not in client.cookies
 
 
 def test_tokens_are_blanked_in_the_request_logs(client, caplog, group, facilitator):
@@ -536,13 +556,13 @@ def test_tokens_are_blanked_in_the_request_logs(client, caplog, group, facilitat
     InviteLink.objects.filter(pk=dead.pk).update(revoked_at=timezone.now())
     caplog.set_level(logging.INFO)
 
-    client.get(reverse("groups:join", args=[dead.token]))  # 410, logged by django.request
-    client.get(reverse("groups:invitation", args=["Q" * 43]))  # 404, logged
+    client.post(reverse("groups:join", args=[dead.token]))  # 405, logged by django.request
+    client.put(reverse("groups:invitation", args=["Q" * 43]))  # 405, logged
     logging.getLogger("django.server").info('"GET %s HTTP/1.1" 302 0', link.token_path())
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert "Gone: /join/[token]/" in logged
-    assert "Not Found: /invitations/[token]/" in logged
+    assert "Method Not Allowed (POST): /join/[token]/" in logged
+    assert "Method Not Allowed (PUT): /invitations/[token]/" in logged
     assert '"GET /join/[token]/ HTTP/1.1" 302 0' in logged
     for token in (link.token, dead.token, "Q" * 43):
         assert token not in logged
