@@ -25,5 +25,6 @@ class AccountAdapter(DefaultAccountAdapter):
         confirmation link would)."""
         if super().is_email_verified(request, email):
             return True
-        invited = services.invitation_remembered_address(request.session)
+        session = getattr(request, "session", None)  # allauth passes a provider at times
+        invited = services.invitation_remembered_address(session) if session else None
         return bool(invited and invited.lower() == (email or "").lower())

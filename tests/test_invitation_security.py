@@ -13,6 +13,7 @@
 import html
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -28,6 +29,7 @@ from groups.redaction import redact
 from groups.services import (
     INVITATION_PROBLEMS,
     InvitationError,
+    InvitationQuotaError,
     email_invitation_accept,
     email_invitations_send,
     invite_link_create,
@@ -364,6 +366,40 @@ def test_the_invitations_page_says_how_many_emails_are_left(
     page = text_of(client.get(reverse("groups:invitations", args=[group.slug])))
 
     assert "You can send 5 invitation emails a day; 4 left now." in page
+
+
+ON_POSTGRES = connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not ON_POSTGRES, reason="two writers at once need PostgreSQL's row locks")
+def test_two_batches_at_once_cannot_both_slip_under_the_quota(group, facilitator, settings):
+    """As from two app servers: each batch fits alone, not both. The inviter's row is
+    locked while counting, so the second counts the first's invitations."""
+    settings.INVITATION_EMAILS_PER_DAY = 3
+    barrier, results = threading.Barrier(2), []
+
+    def send(emails):
+        try:
+            barrier.wait(timeout=10)
+            email_invitations_send(group=group, invited_by=facilitator, emails=emails)
+            results.append("sent")
+        except InvitationQuotaError:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=send, args=(emails,))
+        for emails in (["a@example.org", "b@example.org"], ["c@example.org", "d@example.org"])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(results) == ["refused", "sent"]
+    assert EmailInvitation.objects.count() == 2
 
 
 HOSTILE_NAME = 'Win a prize at https://evil.example/login <a href="https://evil.example">here</a>'
