@@ -98,8 +98,9 @@ KNOWN_KWARGS = {
     "link_id": lambda world: world.link.pk,
     "invitation_id": lambda world: world.invitation.pk,
 }
-# Invitation pages are opened by non-members on purpose: walked with an unknown token,
-# they must show the "can't be used" page with a 404.
+# Invitation pages are opened by non-members on purpose: walked with an unknown token, they
+# redirect (no-referrer) to the token-free page, which must be the "can't be used" page with a
+# 404 (`send` follows that redirect).
 TOKEN_KWARGS = {"token"}
 UNKNOWN_TOKEN = "not-a-real-token-0123456789abcdefghijklmnopqrstuvw"
 
