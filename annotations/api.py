@@ -59,6 +59,7 @@ from annotations.access import (
 )
 from annotations.models import Annotation, Tag
 from annotations.w3c import ApiError
+from commonplace import untrusted
 from groups.access import GroupAction, GroupArchived, group_check, group_reading_for_member
 
 PAGE_SIZE = 100
@@ -113,6 +114,8 @@ def api_view(methods: list[str]):
             except PermissionDenied as error:
                 return error_response(403, str(error) or "Not allowed.")
 
+        # Requests refused before the view runs (too large, a NUL in the address) answer JSON.
+        setattr(wrapper, untrusted.ANSWERS_JSON, True)
         return wrapper
 
     return decorate

@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "commonplace.middleware.CompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "commonplace.middleware.ContentSecurityPolicyMiddleware",
+    # Input (issue 13): a request too large (413) or with a NUL in its query string (400) is
+    # refused before the session and CSRF middleware or any view reads it.
+    "commonplace.untrusted.RequestChecksMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -196,8 +199,31 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
-# Readings: the importer refuses files larger than this many bytes.
-READING_IMPORT_MAX_BYTES = 2 * 1024 * 1024
+# --- Input limits (issue 13): what a client may send -----------------------------------------
+# One place for them: the forms, the annotation API, the importers and the request checks
+# (commonplace/untrusted.py) read these, and every refusal names the limit (413 for a request
+# too large, 400 otherwise; JSON on the API, the site's page in a browser).
+KIB, MIB = 1024, 1024 * 1024
+# Readings: the importer refuses files (and pasted texts) larger than this many bytes.
+READING_IMPORT_MAX_BYTES = 2 * MIB
+# Annotation imports (imports/): the file, and how many annotations it may hold.
+ANNOTATION_IMPORT_MAX_BYTES = 5 * MIB
+ANNOTATION_IMPORT_MAX_ANNOTATIONS = 1000
+# A whole request, uploaded files included, judged by its Content-Length before any of it is
+# read: room for the largest upload (an annotation file) and the rest of its form.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 6 * MIB)
+# Everything but uploaded files (form fields, any other body): room for a pasted reading and
+# the rest of its form. Django's own limit; the request checks answer 413 past it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = READING_IMPORT_MAX_BYTES + 512 * KIB
+# One annotation's JSON posted to the annotation API (a body of 10,000 characters, its tags
+# and a long quote take well under this), and how deeply its JSON may nest.
+API_BODY_MAX_BYTES = 1 * MIB
+JSON_MAX_DEPTH = 32
+# Annotations: the body's length, how many tags and how long each.
+ANNOTATION_BODY_MAX_LENGTH = 10_000
+ANNOTATION_MAX_TAGS = 10
+TAG_MAX_LENGTH = 50
+# --- end of input limits ---------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -21,3 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Django's refusals of a request it cannot read (a body too large: 413) name the limit, as JSON
+# for the API (commonplace/untrusted.py).
+handler400 = "commonplace.untrusted.bad_request"

@@ -31,7 +31,8 @@ STYLESHEET = "css/notifications.css"
 
 def _back(request, fallback: str) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: anything else ("1", a view's name) is no address to go back to.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
