@@ -310,3 +310,12 @@ LOGGING = {
         "level": env_str("LOG_LEVEL", "INFO" if not DEBUG else "WARNING"),
     },
 }
+
+# --- Invitations (issue 13: findings 4 and 11) ------------------------------------------------
+# Invitation emails one account may send in any 24 hours, all its groups together: counted
+# from the database, so the quota holds across app servers (groups.services).
+INVITATION_EMAILS_PER_DAY = env_int("INVITATION_EMAILS_PER_DAY", 100)
+# Error reports (500 mails, the debug page) with invitation tokens blanked out of paths,
+# URLs and variables (groups.redaction); the request loggers are filtered in groups.apps.
+DEFAULT_EXCEPTION_REPORTER = "groups.redaction.TokenRedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "groups.redaction.TokenRedactingReporterFilter"

@@ -58,7 +58,7 @@ class InviteLinkAdmin(admin.ModelAdmin):
         "revoked_at",
     )
     list_select_related = ("group",)
-    readonly_fields = ("token", "use_count", "created_at")
+    readonly_fields = ("token_hash", "use_count", "created_at")
     raw_id_fields = ("group", "created_by")
 
 
@@ -67,12 +67,12 @@ class EmailInvitationAdmin(admin.ModelAdmin):
     list_display = ("email", "group", "created_at", "expires_at", "accepted_at", "withdrawn_at")
     list_select_related = ("group",)
     search_fields = ("email", "group__name")
-    readonly_fields = ("token", "created_at", "accepted_at", "accepted_by", "declined_at")
+    readonly_fields = ("token_hash", "created_at", "accepted_at", "accepted_by", "declined_at")
     raw_id_fields = ("group", "invited_by")
 
 
 @admin.register(Removal)
 class RemovalAdmin(admin.ModelAdmin):
-    list_display = ("user", "group", "removed_by", "removed_at")
+    list_display = ("user", "group", "removed_by", "removed_at", "lifted_at")
     list_select_related = ("user", "group", "removed_by")
-    raw_id_fields = ("group", "user", "removed_by")
+    raw_id_fields = ("group", "user", "removed_by", "lifted_by")

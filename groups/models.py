@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -15,6 +16,42 @@ EMAIL_INVITATION_LIFETIME = timedelta(days=30)
 def new_token() -> str:
     """256 bits from the OS's CSPRNG, URL-safe: unguessable invitation tokens."""
     return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What is kept of an invitation token: its SHA-256, in hex. A token is 256 random bits,
+    so a plain hash can be neither reversed nor guessed, and a leaked table or backup opens no
+    invitation; the link a person holds is looked up by the hash of what they present."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class HashedToken(models.Model):
+    """An invitation reached through a secret token, of which only the hash is stored.
+
+    The token itself exists only on the object that made it (`token`, not a column): the
+    email carries it, or the facilitator is shown it once."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    token: str | None = None
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self.token_hash:
+            self.issue_token()
+        super().save(*args, **kwargs)
+
+    def issue_token(self) -> str:
+        self.token = new_token()
+        self.token_hash = token_digest(self.token)
+        return self.token
+
+
+class TokenQuerySet(models.QuerySet):
+    def for_token(self, token: str):
+        return self.filter(token_hash=token_digest(token))
 
 
 class ReadingGroupQuerySet(models.QuerySet):
@@ -127,11 +164,10 @@ class GroupReading(models.Model):
         return reverse("annotations:reading", args=[self.group.slug, self.reading.slug])
 
 
-class InviteLink(models.Model):
+class InviteLink(HashedToken):
     """A shareable link anyone can use to join, until it expires, is used up or revoked."""
 
     group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="invite_links")
-    token = models.CharField(max_length=64, unique=True, default=new_token)
     label = models.CharField(max_length=80, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -142,13 +178,18 @@ class InviteLink(models.Model):
     use_count = models.PositiveIntegerField(default=0)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TokenQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.label or f"Link {self.pk} for {self.group}"
 
-    def get_absolute_url(self) -> str:
+    def token_path(self) -> str:
+        """The link's address: only on the object that made the token (it is not stored)."""
+        if not self.token:
+            raise ValueError("Only a link's hash is stored: its address was shown when made.")
         return reverse("groups:join", args=[self.token])
 
     def problem(self, now=None) -> str | None:
@@ -167,7 +208,7 @@ class InviteLink(models.Model):
         return self.problem() is None
 
 
-class EmailInvitationQuerySet(models.QuerySet):
+class EmailInvitationQuerySet(TokenQuerySet):
     def pending(self):
         return self.filter(
             accepted_at__isnull=True,
@@ -183,14 +224,13 @@ class EmailInvitationQuerySet(models.QuerySet):
         return self.filter(query) if emails else self.none()
 
 
-class EmailInvitation(models.Model):
-    """A personal invitation sent to one address."""
+class EmailInvitation(HashedToken):
+    """A personal invitation sent to one address, for the account that has it, verified."""
 
     group = models.ForeignKey(
         ReadingGroup, on_delete=models.CASCADE, related_name="email_invitations"
     )
     email = models.EmailField()
-    token = models.CharField(max_length=64, unique=True, default=new_token)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -216,7 +256,10 @@ class EmailInvitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} to {self.group}"
 
-    def get_absolute_url(self) -> str:
+    def token_path(self) -> str:
+        """The address in the email: only on the object that made the token."""
+        if not self.token:
+            raise ValueError("Only an invitation's hash is stored: its address is in the email.")
         return reverse("groups:invitation", args=[self.token])
 
     def problem(self, now=None) -> str | None:
@@ -232,11 +275,15 @@ class EmailInvitation(models.Model):
         return None
 
 
-class Removal(models.Model):
-    """A person a facilitator removed: invitation links no longer let them back in.
+class RemovalQuerySet(models.QuerySet):
+    def standing(self):
+        return self.filter(lifted_at__isnull=True)
 
-    A personal email invitation, sent on purpose, lifts it.
-    """
+
+class Removal(models.Model):
+    """A person a facilitator removed: no invitation, link or email, lets them back in until
+    a facilitator lifts the removal. The row stays when it is lifted (`lifted_at`): an email
+    invitation sent before the latest removal never lets them in."""
 
     group = models.ForeignKey(ReadingGroup, on_delete=models.CASCADE, related_name="removals")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -244,6 +291,12 @@ class Removal(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     removed_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RemovalQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -252,3 +305,7 @@ class Removal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} removed from {self.group}"
+
+    @property
+    def is_standing(self) -> bool:
+        return self.lifted_at is None

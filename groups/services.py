@@ -2,10 +2,12 @@
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, When
 from django.template.loader import render_to_string
@@ -41,8 +43,13 @@ INVITATION_PROBLEMS = {
     "already accepted": "This invitation has already been used.",
     "declined": "This invitation was declined.",
     "archived": "This group is archived and is not taking new members.",
-    "removed": "A facilitator removed you from this group, so this link does not let you back "
-    "in. Ask a facilitator for a personal invitation.",
+    "removed": "A facilitator removed you from this group, so no invitation lets you back in "
+    "until a facilitator of the group lifts the removal.",
+    "sent before removal": "This invitation was sent before a facilitator removed you from the "
+    "group, so it no longer lets you in. Ask a facilitator for a new one.",
+    "not addressee": "This invitation is for another email address: it lets in only the account "
+    "with that address, confirmed.",
+    "none": "No invitation is open in this browser: open the link from your invitation again.",
 }
 
 
@@ -232,11 +239,38 @@ def membership_remove(*, membership: Membership, removed_by: User | None = None)
         )
     membership.delete()
     if removed_by is not None and removed_by.pk != membership.user_id:
+        now = timezone.now()
         Removal.objects.update_or_create(
             group_id=membership.group_id,
             user_id=membership.user_id,
-            defaults={"removed_by": removed_by},
+            defaults={"removed_by": removed_by, "removed_at": now, "lifted_at": None},
         )
+        # Invitations waiting for their addresses are void from now on: say so in the list.
+        EmailInvitation.objects.filter(group_id=membership.group_id).pending().for_emails(
+            _addresses_of(membership.user)
+        ).update(withdrawn_at=now)
+
+
+def removal_lift(*, group: ReadingGroup, user_id: int, lifted_by: User) -> Removal:
+    """A facilitator lets a removed person back: from now on a new invitation or a link lets
+    them in (an email invitation sent before the removal still does not). The record stays."""
+    with transaction.atomic():
+        removal = Removal.objects.select_for_update().get(group=group, user_id=user_id)
+        if removal.lifted_at is None:
+            removal.lifted_at = timezone.now()
+            removal.lifted_by = lifted_by
+            removal.save(update_fields=["lifted_at", "lifted_by"])
+    return removal
+
+
+def _addresses_of(user: User) -> list[str]:
+    """Every address the person has given: their account's and allauth's (verified or not)."""
+    found = set(EmailAddress.objects.filter(user=user).values_list("email", flat=True))
+    return sorted({email.lower() for email in (*found, user.email) if email})
+
+
+def removal_stands(*, group: ReadingGroup, user: User) -> bool:
+    return Removal.objects.standing().filter(group=group, user=user).exists()
 
 
 def _join(group: ReadingGroup, user: User, *, via: InviteLink | None = None):
@@ -310,11 +344,20 @@ def invite_link_revoke(*, link: InviteLink) -> None:
         link.save(update_fields=["revoked_at"])
 
 
+def _one(queryset, *, token: str | None, pk: int | None):
+    """The invitation a token (from a link) or an id (remembered in the session) names."""
+    if token is not None:
+        return queryset.for_token(token).first()
+    return queryset.filter(pk=pk).first() if pk is not None else None
+
+
 @transaction.atomic
-def invite_link_accept(*, token: str, user: User) -> tuple[Membership, bool]:
+def invite_link_accept(
+    *, user: User, token: str | None = None, link_id: int | None = None
+) -> tuple[Membership, bool]:
     """Join the group through a link. Returns (membership, joined_now)."""
-    link = (
-        InviteLink.objects.select_for_update().select_related("group").filter(token=token).first()
+    link = _one(
+        InviteLink.objects.select_for_update().select_related("group"), token=token, pk=link_id
     )
     if link is None:
         raise InvitationError("unknown")
@@ -324,7 +367,7 @@ def invite_link_accept(*, token: str, user: User) -> tuple[Membership, bool]:
     problem = link.problem()
     if problem:
         raise InvitationError(problem)
-    if Removal.objects.filter(group=link.group, user=user).exists():
+    if removal_stands(group=link.group, user=user):
         raise InvitationError("removed")
     membership, created = _join(link.group, user, via=link)
     if created:
@@ -335,10 +378,57 @@ def invite_link_accept(*, token: str, user: User) -> tuple[Membership, bool]:
 # --- email invitations -----------------------------------------------------------------------
 
 
+class InvitationQuotaError(GroupError):
+    """More invitation email than the account may send in a day: the message says how many
+    are left and when they free up, for the form."""
+
+    def __init__(self, *, limit: int, used: int, wanted: int, frees_at: datetime | None):
+        self.limit, self.used, self.wanted, self.frees_at = limit, used, wanted, frees_at
+        super().__init__(f"At most {limit} invitation emails a day per account.")
+
+
+INVITATION_QUOTA_WINDOW = timedelta(days=1)
+
+
+def invitation_quota_left(*, user: User, now=None) -> int:
+    """How many more invitation emails this account may send now (any 24 hours, all groups)."""
+    now = now or timezone.now()
+    used = EmailInvitation.objects.filter(
+        invited_by=user, created_at__gt=now - INVITATION_QUOTA_WINDOW
+    ).count()
+    return max(0, settings.INVITATION_EMAILS_PER_DAY - used)
+
+
+def _check_invitation_quota(user: User, wanted: int, now) -> None:
+    """Counted from the database, so it holds across app servers; the caller holds a lock on
+    the inviter's row, so two batches at once cannot both slip under it."""
+    limit = settings.INVITATION_EMAILS_PER_DAY
+    sent_at = list(
+        EmailInvitation.objects.filter(
+            invited_by=user, created_at__gt=now - INVITATION_QUOTA_WINDOW
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if len(sent_at) + wanted <= limit:
+        return
+    must_age = len(sent_at) + wanted - limit  # the oldest this many must leave the window
+    frees_at = sent_at[must_age - 1] + INVITATION_QUOTA_WINDOW if wanted <= limit else None
+    raise InvitationQuotaError(limit=limit, used=len(sent_at), wanted=wanted, frees_at=frees_at)
+
+
+SKIPPED_MEMBER = "member"
+SKIPPED_INVITED = "invited"
+SKIPPED_REMOVED = "removed"
+
+
 def email_invitations_send(
     *, group: ReadingGroup, invited_by: User, emails: Iterable[str], request=None
-) -> tuple[list[EmailInvitation], list[str]]:
-    """Invite each address not yet a member or already invited. Returns (sent, skipped)."""
+) -> tuple[list[EmailInvitation], dict[str, str]]:
+    """Invite each address not yet a member, already invited or removed from the group.
+
+    Returns (sent, skipped: {address: why}). Raises InvitationQuotaError, sending and writing
+    nothing, when the batch would take the inviter past INVITATION_EMAILS_PER_DAY."""
     ensure_writable(group)
     wanted = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
     members = {
@@ -351,34 +441,79 @@ def email_invitations_send(
         .pending()
         .values_list("email", flat=True)
     }
-    skipped = [email for email in wanted if email in members or email in pending]
-    expires_at = timezone.now() + EMAIL_INVITATION_LIFETIME
+    removed_users = Removal.objects.standing().filter(group=group).values("user_id")
+    removed = {
+        email.lower()
+        for email in [
+            *User.objects.filter(pk__in=removed_users).values_list("email", flat=True),
+            *EmailAddress.objects.filter(user_id__in=removed_users).values_list("email", flat=True),
+        ]
+    }
+    skipped = {}
+    for email in wanted:
+        if email in members:
+            skipped[email] = SKIPPED_MEMBER
+        elif email in pending:
+            skipped[email] = SKIPPED_INVITED
+        elif email in removed:
+            skipped[email] = SKIPPED_REMOVED
+    to_send = [email for email in wanted if email not in skipped]
+    now = timezone.now()
+    expires_at = now + EMAIL_INVITATION_LIFETIME
     with transaction.atomic():
-        invitations = EmailInvitation.objects.bulk_create(
-            [
-                EmailInvitation(
-                    group=group, email=email, invited_by=invited_by, expires_at=expires_at
-                )
-                for email in wanted
-                if email not in skipped
-            ]
-        )
+        list(User.objects.select_for_update().filter(pk=invited_by.pk).values_list("pk"))
+        _check_invitation_quota(invited_by, len(to_send), now)
+        invitations = [
+            EmailInvitation(group=group, email=email, invited_by=invited_by, expires_at=expires_at)
+            for email in to_send
+        ]
+        for invitation in invitations:
+            invitation.issue_token()
+        tokens = [invitation.token for invitation in invitations]
+        invitations = EmailInvitation.objects.bulk_create(invitations)
+        for invitation, token in zip(invitations, tokens, strict=True):
+            invitation.token = token  # bulk_create may hand back other objects on some backends
         messages = [_invitation_message(invitation, request) for invitation in invitations]
-        transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=False))
+        transaction.on_commit(lambda: get_connection().send_messages(messages))
     return invitations, skipped
 
 
-def _invitation_message(invitation: EmailInvitation, request) -> tuple[str, str, str, list[str]]:
+def quoted(text: str) -> str:
+    """User text in a plain-text mail: every line behind "> ", as mail quotes what others
+    wrote, so that it cannot pass for the site's own words."""
+    lines = text.splitlines() or [""]
+    return "\n".join(f"> {line}".rstrip() for line in lines)
+
+
+def _invitation_message(invitation: EmailInvitation, request) -> EmailMultiAlternatives:
+    """The invitation mail. Everything people typed (the group's name and description, the
+    inviter's name) is quoted in the text part and escaped in the HTML part, with no links
+    made from it: the one link is the invitation's own."""
     base = request.build_absolute_uri("/").rstrip("/") if request else settings.SITE_URL
+    group, inviter = invitation.group, invitation.invited_by
+    inviter_name = inviter.public_name if inviter else "A facilitator"
     context = {
         "invitation": invitation,
-        "group": invitation.group,
-        "inviter": invitation.invited_by,
-        "url": base + invitation.get_absolute_url(),
+        "group": group,
+        "inviter_name": inviter_name,
+        "quoted_inviter": quoted(inviter_name),
+        "quoted_name": quoted(group.name),
+        "quoted_description": quoted(group.description) if group.description else "",
+        "description_lines": group.description.splitlines() if group.description else [],
+        "url": base + invitation.token_path(),
+        "site_name": settings.SITE_NAME,
     }
-    subject = f"{invitation.invited_by} invites you to read with {invitation.group.name}"
-    body = render_to_string("groups/email/invitation.txt", context)
-    return (" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    subject = " ".join(f"{inviter_name} invites you to read with “{group.name}”".split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("groups/email/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitation.email],
+    )
+    message.attach_alternative(
+        render_to_string("groups/email/invitation.html", context), "text/html"
+    )
+    return message
 
 
 def email_invitation_withdraw(*, invitation: EmailInvitation) -> None:
@@ -387,24 +522,46 @@ def email_invitation_withdraw(*, invitation: EmailInvitation) -> None:
         invitation.save(update_fields=["withdrawn_at"])
 
 
+def invitation_is_for(invitation: EmailInvitation, user: User) -> bool:
+    """An email invitation is for its addressee: the account with that address, verified."""
+    return EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists()
+
+
+def email_invitation_refusal(invitation: EmailInvitation, user: User) -> str | None:
+    """Why this person may not accept this (usable) invitation, or None if they may."""
+    if not invitation_is_for(invitation, user):
+        return "not addressee"
+    removal = Removal.objects.filter(group_id=invitation.group_id, user=user).first()
+    if removal and removal.is_standing:
+        return "removed"
+    if removal and invitation.created_at <= removal.removed_at:
+        return "sent before removal"
+    return None
+
+
 @transaction.atomic
-def email_invitation_accept(*, token: str, user: User) -> tuple[Membership, bool]:
-    invitation = (
-        EmailInvitation.objects.select_for_update()
-        .select_related("group")
-        .filter(token=token)
-        .first()
+def email_invitation_accept(
+    *, user: User, token: str | None = None, invitation_id: int | None = None
+) -> tuple[Membership, bool]:
+    """Join the group through a personal invitation: only its addressee (verified address),
+    only if no removal stands, and never with an invitation sent before their last removal.
+    A removal is never lifted here (only a facilitator lifts it: removal_lift)."""
+    invitation = _one(
+        EmailInvitation.objects.select_for_update().select_related("group"),
+        token=token,
+        pk=invitation_id,
     )
     if invitation is None:
         raise InvitationError("unknown")
     existing = Membership.objects.filter(group=invitation.group, user=user).first()
     if existing:
         return existing, False
-    problem = invitation.problem()
+    problem = invitation.problem() or email_invitation_refusal(invitation, user)
     if problem:
         raise InvitationError(problem)
     membership, created = _join(invitation.group, user)
-    Removal.objects.filter(group=invitation.group, user=user).delete()  # invited back on purpose
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -417,33 +574,70 @@ def email_invitation_decline(*, invitation: EmailInvitation) -> None:
         invitation.save(update_fields=["declined_at"])
 
 
-# --- an invitation remembered across log-in or sign-up --------------------------------------
+# --- an invitation remembered in the session ------------------------------------------------
+#
+# The token of a link or an email invitation lives in one request only: its view looks it
+# up, remembers here which invitation it opened (its kind and id, never the token) and
+# redirects to the token-free page (groups:pending_invitation), which asks the person,
+# signed in (after log-in or sign-up if need be), to confirm joining. Nobody joins silently.
 
 PENDING_INVITE = "pending_invite"
 PENDING_INVITE_SECONDS = 2 * 60 * 60  # a remembered invitation is forgotten after two hours
+INVITATION_KINDS = ("link", "email")
 
 
-def invitation_remember(session, *, kind: str, token: str) -> None:
-    """Someone signed out opened an invitation: keep it until they log in or sign up."""
-    session[PENDING_INVITE] = {"kind": kind, "token": token, "at": time.time()}
+@dataclass(frozen=True)
+class Remembered:
+    kind: str  # "link" or "email"
+    id: int
+
+
+def invitation_remember(session, *, kind: str, invitation_id: int) -> None:
+    """Someone opened an invitation: keep which one until they confirm, decline or forget."""
+    session[PENDING_INVITE] = {"kind": kind, "id": int(invitation_id), "at": time.time()}
 
 
 def invitation_forget(session) -> None:
     session.pop(PENDING_INVITE, None)
 
 
+def invitation_remembered(session) -> Remembered | None:
+    """The invitation opened in this session, if fresh (forgotten when stale or malformed)."""
+    pending = session.get(PENDING_INVITE)
+    try:
+        fresh = time.time() - float(pending["at"]) <= PENDING_INVITE_SECONDS
+        remembered = Remembered(kind=str(pending["kind"]), id=int(pending["id"]))
+    except (TypeError, KeyError, ValueError):
+        fresh, remembered = False, None
+    if not fresh or remembered is None or remembered.kind not in INVITATION_KINDS:
+        if pending is not None:
+            invitation_forget(session)
+        return None
+    return remembered
+
+
+def invitation_remembered_address(session) -> str | None:
+    """The address of the email invitation opened in this session, while it can be used:
+    its link came to that mailbox, so an account signed up with it here counts as verified
+    (groups.adapter.AccountAdapter.is_email_verified)."""
+    remembered = invitation_remembered(session)
+    if remembered is None or remembered.kind != "email":
+        return None
+    invitation = EmailInvitation.objects.pending().filter(pk=remembered.id).first()
+    return invitation.email if invitation else None
+
+
 def invitation_accept_remembered(*, session, user: User) -> tuple[Membership | None, bool]:
-    """After log-in or sign-up: join the group whose invitation brought this person here.
+    """The person confirmed joining through the invitation remembered in their session.
 
     Returns (membership, joined now); (None, False) when nothing (fresh) was remembered.
-    Raises InvitationError when the invitation can no longer be used.
-    """
-    pending = session.pop(PENDING_INVITE, None)
-    if not isinstance(pending, dict):
+    Raises InvitationError when the invitation cannot be used (by them)."""
+    remembered = invitation_remembered(session)
+    if remembered is None:
         return None, False
-    if time.time() - float(pending.get("at") or 0) > PENDING_INVITE_SECONDS:
-        return None, False
-    accept = {"link": invite_link_accept, "email": email_invitation_accept}.get(pending.get("kind"))
-    if accept is None:
-        return None, False
-    return accept(token=str(pending.get("token", "")), user=user)
+    if remembered.kind == "link":
+        result = invite_link_accept(link_id=remembered.id, user=user)
+    else:
+        result = email_invitation_accept(invitation_id=remembered.id, user=user)
+    invitation_forget(session)  # used (a refusal leaves it to the caller)
+    return result

@@ -21,6 +21,11 @@ urlpatterns = [
         views.member_remove,
         name="member_remove",
     ),
+    path(
+        "groups/<slug:group_slug>/removals/<int:user_id>/lift/",
+        views.removal_lift,
+        name="removal_lift",
+    ),
     path("groups/<slug:group_slug>/readings/add/", views.reading_add, name="reading_add"),
     path("groups/<slug:group_slug>/readings/import/", views.reading_import, name="reading_import"),
     path(
@@ -46,6 +51,13 @@ urlpatterns = [
         views.email_withdraw,
         name="email_withdraw",
     ),
+    # An invitation's token is in its own URL only; these redirect to the token-free page.
     path("join/<str:token>/", views.join, name="join"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path(
+        "invitations/for-you/<int:invitation_id>/",
+        views.invitation_for_you,
+        name="invitation_for_you",
+    ),
+    path("invitation/", views.pending_invitation, name="pending_invitation"),
 ]

@@ -1,11 +1,17 @@
 import re
 
+from allauth.account.models import EmailAddress
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from commonplace.confirm import confirmation_page, is_confirmed
@@ -70,6 +76,12 @@ def detail(request, group_slug):
         "members": [m for m in memberships if not m.is_facilitator],
         "member_count": len(memberships),
         "group_readings": group_readings,
+        # people removed, for the facilitators to let back in (one query, theirs only)
+        "removals": (
+            list(group.removals.standing().select_related("user").order_by("-removed_at"))
+            if group_permits(membership, GroupAction.MANAGE_MEMBERS)
+            else []
+        ),
     }
     context["panels"] = group_panels(request, context)  # what apps above groups add here
     return render(request, "groups/detail.html", context)
@@ -183,8 +195,8 @@ def member_remove(request, group_slug, user_id):
             title=f"Remove {target.user.public_name} from the group?",
             consequence=(
                 f"{target.user.public_name} will no longer see “{group.name}”. What they wrote "
-                "stays. They cannot rejoin through an invitation link, only through a personal "
-                "invitation."
+                "stays. No invitation, link or email, lets them back in until a facilitator "
+                "lets them back in under People; invitations waiting for them are withdrawn."
             ),
             action="Remove",
             cancel_url=reverse("groups:detail", args=[group.slug]) + "#people",
@@ -195,6 +207,30 @@ def member_remove(request, group_slug, user_id):
         messages.error(request, str(error))
     else:
         messages.success(request, f"{target.user.public_name} has been removed from the group.")
+    return redirect(reverse("groups:detail", args=[group.slug]) + "#people")
+
+
+@login_required
+@require_POST
+def removal_lift(request, group_slug, user_id):
+    """Let someone removed back: invitations (new ones) and links work for them again."""
+    group, _ = group_for(request, group_slug, GroupAction.MANAGE_MEMBERS)
+    removal = get_object_or_404(group.removals.standing().select_related("user"), user_id=user_id)
+    name = removal.user.public_name
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            title=f"Let {name} back in?",
+            consequence=(
+                f"{name} will not be a member again at once: they can join through an "
+                "invitation link or a new email invitation, like anyone invited. Email "
+                "invitations sent before they were removed stay unusable."
+            ),
+            action="Let them back in",
+            cancel_url=reverse("groups:detail", args=[group.slug]) + "#removed",
+        )
+    services.removal_lift(group=group, user_id=removal.user_id, lifted_by=request.user)
+    messages.success(request, f"{name} can be invited again.")
     return redirect(reverse("groups:detail", args=[group.slug]) + "#people")
 
 
@@ -343,7 +379,11 @@ def invitations(request, group_slug):
     return _invitations_page(request, group, membership)
 
 
+NEW_LINK = "new_invite_link"
+
+
 def _invitations_page(request, group, membership, *, link_form=None, email_form=None, status=200):
+    new_link = request.session.pop(NEW_LINK, None)
     links = list(
         group.invite_links.select_related("created_by").prefetch_related(
             Prefetch("memberships", queryset=Membership.objects.select_related("user"))
@@ -357,6 +397,9 @@ def _invitations_page(request, group, membership, *, link_form=None, email_form=
         "pending": pending,
         "link_form": link_form or InviteLinkForm(),
         "email_form": email_form or EmailInviteForm(),
+        "new_link": new_link if isinstance(new_link, dict) else None,
+        "quota_left": services.invitation_quota_left(user=request.user),
+        "quota": django_settings.INVITATION_EMAILS_PER_DAY,
     }
     return render(request, "groups/invitations.html", context, status=status)
 
@@ -376,8 +419,11 @@ def link_create(request, group_slug):
         expires_at=form.expires_at(),
         max_uses=form.cleaned_data["max_uses"],
     )
+    # Only the link's hash is stored: its address is shown once, on the next page, from the
+    # session (the token never travels in a URL but its own).
+    request.session[NEW_LINK] = {"id": link.pk, "path": link.token_path()}
     messages.success(
-        request, "A new invitation link is ready: copy it and share it with your group."
+        request, "A new invitation link is ready: copy it now and share it with your group."
     )
     return redirect(reverse("groups:invitations", args=[group.slug]) + f"#link-{link.pk}")
 
@@ -411,14 +457,47 @@ def email_invite(request, group_slug):
     form = EmailInviteForm(request.POST)
     if not form.is_valid():
         return _invitations_page(request, group, membership, email_form=form, status=400)
-    sent, skipped = services.email_invitations_send(
-        group=group, invited_by=request.user, emails=form.cleaned_data["emails"], request=request
-    )
+    try:
+        sent, skipped = services.email_invitations_send(
+            group=group,
+            invited_by=request.user,
+            emails=form.cleaned_data["emails"],
+            request=request,
+        )
+    except services.InvitationQuotaError as error:
+        form.add_error("emails", quota_message(error))
+        return _invitations_page(request, group, membership, email_form=form, status=400)
     if sent:
         messages.success(request, f"Sent {len(sent)} invitation{'s' if len(sent) != 1 else ''}.")
-    if skipped:
-        messages.info(request, "Already a member or already invited: " + ", ".join(skipped))
+    already = [email for email, why in skipped.items() if why != services.SKIPPED_REMOVED]
+    if already:
+        messages.info(request, "Already a member or already invited: " + ", ".join(already))
+    removed = [email for email, why in skipped.items() if why == services.SKIPPED_REMOVED]
+    if removed:
+        messages.warning(
+            request,
+            "Not sent to someone removed from the group: "
+            + ", ".join(removed)
+            + ". Let them back in under People on the group's page first.",
+        )
     return redirect("groups:invitations", group.slug)
+
+
+def quota_message(error) -> str:
+    """The form error for InvitationQuotaError: the limit, what is left, when it frees up."""
+    left = max(0, error.limit - error.used)
+    text = (
+        f"You can send at most {error.limit} invitation emails a day (in any 24 hours, all "
+        f"your groups together). You have sent {error.used} in the last 24 hours, so "
+        f"{left or 'no'} more can go now; you entered {error.wanted}."
+    )
+    if error.frees_at is None:  # more than a whole day's worth at once
+        return f"{text} Send at most {error.limit} at a time. Nothing was sent."
+    when = timezone.localtime(error.frees_at)
+    return (
+        f"{text} All {error.wanted} can go from {date_format(when, 'j F Y, H:i')} "
+        f"({when.tzname()}), or send fewer now. Nothing was sent."
+    )
 
 
 @login_required
@@ -439,80 +518,177 @@ def email_withdraw(request, group_slug, invitation_id):
     return redirect("groups:invitations", group.slug)
 
 
-@require_http_methods(["GET", "POST"])
+# --- opening an invitation -----------------------------------------------------------------
+#
+# The token of a link or an email lives in one request only: `join` and `invitation` look it
+# up, remember which invitation it opened in the session (not the token) and redirect to the
+# token-free page, `pending_invitation`, so it stays out of the `?next=` of log-in and sign-up,
+# out of the Referer of anything the page links to, and out of every later request's log.
+# That page asks the person, signed in, to confirm: nobody ever joins without pressing Join.
+#
+# A token that opens nothing (unknown, or an invitation dead for good) is sent on to the same
+# page with the reason in its query (`?problem=revoked`), which then says why: no page is ever
+# rendered at a token's URL, and nothing is written for it (no session for a guessing bot).
+# The redirects say `Referrer-Policy: no-referrer`, which browsers carry on to the page
+# they lead to, so the token is not sent on as a Referer either; the token-free pages keep the
+# site's `same-origin` policy (their URLs hold no token, and under `no-referrer` browsers send
+# `Origin: null` with a form's POST, which Django's CSRF check refuses). The logs and error
+# reports blank tokens out (groups.redaction).
+
+DEAD_FOR_GOOD = {
+    "unknown",
+    "revoked",
+    "expired",
+    "used up",
+    "withdrawn",
+    "already accepted",
+    "declined",
+}
+
+
+def _no_referrer(response):
+    """For the answers at a token's URL: the browser sends no Referer from it, nor from the
+    page it redirects to (whose forms then post with `Origin: null`: keep those off it)."""
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _open_token(request, kind: str, token: str):
+    model = InviteLink if kind == "link" else EmailInvitation
+    found = (
+        model.objects.select_related("group").for_token(token).first()
+        if TOKEN.fullmatch(token)
+        else None
+    )
+    if (
+        found is not None
+        and request.user.is_authenticated
+        and Membership.objects.filter(group=found.group, user=request.user).exists()
+    ):
+        services.invitation_forget(request.session)
+        return _no_referrer(redirect(found.group))
+    problem = "unknown" if found is None else found.problem()
+    pending = reverse("groups:pending_invitation")
+    if problem in DEAD_FOR_GOOD:
+        return _no_referrer(redirect(f"{pending}?{urlencode({'problem': problem})}"))
+    services.invitation_remember(request.session, kind=kind, invitation_id=found.pk)
+    return _no_referrer(redirect(pending))
+
+
+@require_safe
 def join(request, token):
-    """An invitation link. Signed out: remember it and offer sign-up or log-in."""
-    if not TOKEN.fullmatch(token):
-        return _invitation_problem(request, "unknown")
-    link = InviteLink.objects.select_related("group").filter(token=token).first()
-    problem = "unknown" if link is None else link.problem()
-    if link and link.group.is_archived:
-        problem = "archived"
-    if (
-        link
-        and request.user.is_authenticated
-        and Membership.objects.filter(group=link.group, user=request.user).exists()
-    ):
-        return redirect(link.group)
-    if problem:
-        return _invitation_problem(request, problem)
-    if not request.user.is_authenticated:
-        services.invitation_remember(request.session, kind="link", token=token)
-        return render(request, "groups/join.html", {"group": link.group, "next": request.path})
-    if request.method == "POST":
-        return _accept(request, services.invite_link_accept, token)
-    return render(request, "groups/join.html", {"group": link.group, "next": request.path})
+    """An invitation link's own address: remember it, then on to the token-free page."""
+    return _open_token(request, "link", token)
 
 
-@require_http_methods(["GET", "POST"])
+@require_safe
 def invitation(request, token):
-    """A personal email invitation: accept or decline."""
-    if not TOKEN.fullmatch(token):
-        return _invitation_problem(request, "unknown")
-    invite = (
-        EmailInvitation.objects.select_related("group", "invited_by").filter(token=token).first()
-    )
-    if (
-        invite
-        and request.user.is_authenticated
-        and Membership.objects.filter(group=invite.group, user=request.user).exists()
-    ):
-        return redirect(invite.group)
-    problem = "unknown" if invite is None else invite.problem()
-    if invite and not problem and invite.group.is_archived:
-        problem = "archived"
+    """A personal email invitation's address: remember it, then on to the token-free page."""
+    return _open_token(request, "email", token)
+
+
+@login_required
+@require_safe
+def invitation_for_you(request, invitation_id):
+    """From the home page's "Invitations for you": the invitation of one of the person's own
+    verified addresses, opened without its token. 404 to anyone else."""
+    invite = get_object_or_404(EmailInvitation.objects.pending(), pk=invitation_id)
+    if not services.invitation_is_for(invite, request.user):
+        raise Http404("No such invitation.")
+    services.invitation_remember(request.session, kind="email", invitation_id=invite.pk)
+    return redirect("groups:pending_invitation")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def pending_invitation(request):
+    """The invitation opened in this browser: who it is from and for, and, signed in, Join or
+    No thanks. Signed out: sign up or log in first (they come back here to confirm)."""
+    if request.method != "POST" and request.GET.get("problem") in DEAD_FOR_GOOD:
+        return _invitation_problem(request, request.GET["problem"])
+    remembered = services.invitation_remembered(request.session)
+    if remembered is None:
+        return _invitation_problem(request, "none")
+    if remembered.kind == "link":
+        found = InviteLink.objects.select_related("group").filter(pk=remembered.id).first()
+    else:
+        found = (
+            EmailInvitation.objects.select_related("group", "invited_by")
+            .filter(pk=remembered.id)
+            .first()
+        )
+    problem = "unknown" if found is None else found.problem()
+    if not problem and found.group.is_archived:
+        problem = "archived"  # for now: kept, in case a facilitator unarchives
+    if problem in DEAD_FOR_GOOD:
+        services.invitation_forget(request.session)
     if problem:
         return _invitation_problem(request, problem)
-    if not request.user.is_authenticated:
-        services.invitation_remember(request.session, kind="email", token=token)
-    elif request.method == "POST":
-        if request.POST.get("decision") == "decline":
-            services.email_invitation_decline(invitation=invite)
-            messages.info(request, f"You declined the invitation to “{invite.group.name}”.")
+    group, user = found.group, request.user
+    email = found if remembered.kind == "email" else None
+    refusal = None
+    if user.is_authenticated:
+        if Membership.objects.filter(group=group, user=user).exists():
+            services.invitation_forget(request.session)
+            return redirect(group)
+        if email:
+            refusal = services.email_invitation_refusal(email, user)
+        elif services.removal_stands(group=group, user=user):
+            refusal = "removed"
+    if refusal and refusal != "not addressee":  # removed: the page says what to do otherwise
+        return _invitation_problem(request, refusal)
+    is_for_you = bool(email and user.is_authenticated and not refusal)
+    if request.method == "POST":
+        if not user.is_authenticated:
+            return redirect_to_login(request.path)
+        decision = request.POST.get("decision")
+        if decision in ("decline", "no"):
+            services.invitation_forget(request.session)
+            if email and is_for_you:
+                services.email_invitation_decline(invitation=email)
+                messages.info(request, f"You declined the invitation to “{group.name}”.")
+            else:
+                messages.info(request, f"You did not join “{group.name}”.")
             return redirect("home")
-        return _accept(request, services.email_invitation_accept, token)
-    return render(
-        request,
-        "groups/join.html",
-        {"group": invite.group, "invitation": invite, "next": request.path},
-    )
+        if decision == "accept":
+            return _accept(request)
+    context = {
+        "group": group,
+        "invitation": email,
+        "is_for_you": is_for_you,
+        "address_unverified": bool(
+            email
+            and user.is_authenticated
+            and not is_for_you
+            and EmailAddress.objects.filter(user=user, email__iexact=email.email).exists()
+        ),
+        "next": request.path,
+    }
+    status = 400 if request.method == "POST" else 200  # a POST without a known decision
+    return render(request, "groups/join.html", context, status=status)
 
 
-def _accept(request, accept, token):
+def _accept(request):
     try:
-        membership, _ = accept(token=token, user=request.user)
+        membership, _ = services.invitation_accept_remembered(
+            session=request.session, user=request.user
+        )
     except services.InvitationError as error:
+        if error.reason in DEAD_FOR_GOOD:
+            services.invitation_forget(request.session)
         return _invitation_problem(request, error.reason)
-    services.invitation_forget(request.session)
+    if membership is None:
+        return _invitation_problem(request, "none")
     messages.success(request, f"Welcome to “{membership.group.name}”!")
     return redirect(membership.group)
 
 
+INVITATION_PROBLEM_STATUS = {"unknown": 404, "none": 404, "not addressee": 403}
+
+
 def _invitation_problem(request, reason):
-    status = 404 if reason == "unknown" else 410
     return render(
         request,
         "groups/invitation_problem.html",
         {"message": services.INVITATION_PROBLEMS[reason], "reason": reason},
-        status=status,
+        status=INVITATION_PROBLEM_STATUS.get(reason, 410),
     )

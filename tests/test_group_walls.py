@@ -26,7 +26,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
-from groups.models import EmailInvitation, GroupReading, InviteLink, Membership, ReadingGroup
+from groups.models import (
+    EmailInvitation,
+    GroupReading,
+    InviteLink,
+    Membership,
+    ReadingGroup,
+    Removal,
+)
 from groups.services import group_reading_import, invite_link_create
 from readings.models import Block, Reading, Section
 from readings.services import reading_import
@@ -58,6 +65,14 @@ SKIPPED_NAMES = {
         "a signed capability URL opened from an email without a session: its signature is "
         "the wall (tests/test_notification_email.py: a tampered token answers 400)"
     ),
+    "groups:pending_invitation": (
+        "the invitation opened in the visitor's own session (no token, no id in the URL): "
+        "404 when none is (tests/test_invitation_security.py)"
+    ),
+    "groups:invitation_for_you": (
+        "an email invitation opened by id from its verified addressee's home page: 404 to "
+        "anyone else, the group's facilitators included (tests/test_invitation_security.py)"
+    ),
     "meetings:calendar_feed": (
         "a capability URL opened by calendar apps without a session: its key is the wall "
         "(tests/test_meetings_calendar.py: unknown or revoked keys 404, only the owner's groups)"
@@ -84,8 +99,9 @@ KNOWN_KWARGS = {
     "link_id": lambda world: world.link.pk,
     "invitation_id": lambda world: world.invitation.pk,
 }
-# Invitation pages are opened by non-members on purpose: walked with an unknown token,
-# they must show the "can't be used" page with a 404.
+# Invitation pages are opened by non-members on purpose: walked with an unknown token, they
+# redirect (no-referrer) to the token-free page, which must be the "can't be used" page with a
+# 404 (`send` follows that redirect).
 TOKEN_KWARGS = {"token"}
 UNKNOWN_TOKEN = "not-a-real-token-0123456789abcdefghijklmnopqrstuvw"
 
@@ -172,6 +188,15 @@ def make_api_token(world) -> int:
     return token.pk
 
 
+def make_removal(world) -> int:
+    """Someone the facilitator removed from the group: their removal is what is lifted."""
+    from accounts.models import User
+
+    removed = User.objects.create_user(username="removed", email="removed@example.com")
+    Removal.objects.create(group=world.group, user=removed, removed_by=world.facilitator)
+    return removed.pk
+
+
 def make_meeting(world) -> int:
     """The facilitator's meeting of the group, a week out (its title is the group's)."""
     from meetings.services import meeting_create
@@ -241,6 +266,7 @@ def group_object_makers():
         "token_id": make_api_token,
         "assignment_id": make_assignment,
         "section_anchor": lambda world: world.reading.sections.first().anchor,
+        "groups:removal_lift user_id": make_removal,
         "meeting_id": make_meeting,
         "item_id": make_agenda_item,
         "notification_id": make_notification,
@@ -458,6 +484,7 @@ def snapshot() -> dict:
                 "pk", "email", "withdrawn_at", "accepted_at", "declined_at"
             )
         ),
+        "removals": list(Removal.objects.order_by("pk").values_list("pk", "user_id", "lifted_at")),
         "mail": len(mail.outbox),
     }
     # and every row of every table of the project's own apps (annotations included)
@@ -478,6 +505,21 @@ def changes(before: dict, after: dict) -> list[str]:
 
 
 def send(client, method: str, url: str):
+    """The answer to `method` at `url`. An invitation token's URL only ever redirects to the
+    token-free page that says what it opens (groups.views.join): that page is the answer."""
+    response = _send(client, method, url)
+    if TOKEN_ROUTE.match(url) and response.status_code == 302:
+        assert response["Referrer-Policy"] == "no-referrer"
+        location = response["Location"]
+        assert location.startswith(reverse("groups:pending_invitation")), location
+        return client.generic(method, location)
+    return response
+
+
+TOKEN_ROUTE = re.compile(r"^/(join|invitations)/[^/]+/$")
+
+
+def _send(client, method: str, url: str):
     data = INTRUDER_POST if method == "POST" else None
     if method in {"PUT", "PATCH", "DELETE"}:
         return client.generic(
@@ -660,6 +702,7 @@ FACILITATOR_ACTIONS = [
     ("link_revoke", "POST", ("link_id",)),
     ("email_invite", "POST", ()),
     ("email_withdraw", "POST", ("invitation_id",)),
+    ("removal_lift", "POST", ("user_id",)),
 ]
 # Every view that changes something (the forms' pages, settings and reading_add, may GET).
 MUTATING = {
@@ -674,6 +717,7 @@ MUTATING = {
     "link_revoke": ("link_id",),
     "email_invite": (),
     "email_withdraw": ("invitation_id",),
+    "removal_lift": ("user_id",),
 }
 
 

@@ -1,4 +1,9 @@
-"""Invitations: shareable links and personal email invitations, signed in and signed out."""
+"""Invitations: shareable links and personal email invitations, signed in and signed out.
+
+A token lives in its own URL for one request: that request remembers the invitation in the
+session and redirects to the token-free page, /invitation/, where a signed-in person presses
+Join (nobody joins silently). The security side (hashes, logs, removals, addressees, the mail
+quota) is in test_invitation_security.py."""
 
 import html
 import re
@@ -18,6 +23,14 @@ from groups.services import (
     invite_link_revoke,
 )
 from tests.conftest import PASSWORD
+from tests.invitations import (
+    PENDING,
+    accept_pending,
+    emailed_path,
+    invitation_for,
+    open_token,
+    verify_address,
+)
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -45,6 +58,12 @@ def join_url(link) -> str:
 
 def invitation_url(invitation) -> str:
     return reverse("groups:invitation", args=[invitation.token])
+
+
+def join_through(client, link):
+    """Open the link, then press Join on the token-free page (if it offers it)."""
+    opened = open_token(client, join_url(link))
+    return accept_pending(client) if opened.status_code == 200 else opened
 
 
 def is_member(user, group) -> bool:
@@ -82,13 +101,10 @@ def invite_by_email(as_facilitator, group, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def olgas_invitation(group, facilitator):
-    return EmailInvitation.objects.create(
-        group=group,
-        email="olga@example.com",
-        invited_by=facilitator,
-        expires_at=timezone.now() + timedelta(days=30),
-    )
+def olgas_invitation(group, facilitator, outsider):
+    """An invitation to Olga (the outsider), whose account has the address, verified."""
+    verify_address(outsider, "olga@example.com")
+    return invitation_for(group, facilitator, "olga@example.com")
 
 
 # --- tokens --------------------------------------------------------------------------------
@@ -116,10 +132,11 @@ def test_every_link_and_invitation_gets_its_own_long_token(group, facilitator, o
 
 
 def test_opening_a_link_shows_the_group_and_joins_nobody(as_outsider, link, outsider, group):
-    response = as_outsider.get(join_url(link))
+    response = open_token(as_outsider, join_url(link))
 
     page = text_of(response)
     assert response.status_code == 200
+    assert response.request["PATH_INFO"] == PENDING  # the token left the address bar
     assert "Join Tuesday Reading Circle" in page
     assert "Join the group" in page
     assert not is_member(outsider, group)
@@ -127,8 +144,10 @@ def test_opening_a_link_shows_the_group_and_joins_nobody(as_outsider, link, outs
     assert link.use_count == 0
 
 
-def test_posting_to_a_link_joins_the_group_as_a_member(as_outsider, link, outsider, group):
-    response = as_outsider.post(join_url(link), follow=True)
+def test_pressing_join_on_a_link_joins_the_group_as_a_member(as_outsider, link, outsider, group):
+    open_token(as_outsider, join_url(link))
+
+    response = as_outsider.post(PENDING, {"decision": "accept"}, follow=True)
 
     membership = Membership.objects.get(user=outsider, group=group)
     assert response.redirect_chain[0] == (f"/groups/{group.slug}/", 302)
@@ -144,9 +163,10 @@ def test_a_member_opening_the_link_again_lands_in_the_group_without_using_it(
 ):
     client.force_login(member)
 
-    for response in (client.get(join_url(link)), client.post(join_url(link))):
-        assert response.status_code == 302
-        assert response["Location"] == f"/groups/{group.slug}/"
+    response = client.get(join_url(link))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/groups/{group.slug}/"
     link.refresh_from_db()
     assert link.use_count == 0
 
@@ -154,7 +174,7 @@ def test_a_member_opening_the_link_again_lands_in_the_group_without_using_it(
 def test_use_count_goes_up_with_each_person(client, link, make_user):
     for n in range(3):
         client.force_login(make_user(f"joiner{n}"))
-        client.post(join_url(link))
+        join_through(client, link)
 
     link.refresh_from_db()
     assert link.use_count == 3
@@ -167,7 +187,7 @@ def test_a_link_stops_at_its_maximum_number_of_people(client, group, facilitator
     statuses = []
     for person in people:
         client.force_login(person)
-        statuses.append(client.post(join_url(link)).status_code)
+        statuses.append(join_through(client, link).status_code)
 
     assert statuses == [302, 302, 410]
     assert [is_member(person, group) for person in people] == [True, True, False]
@@ -200,18 +220,26 @@ LINK_PROBLEMS = {
 }
 
 
-@pytest.mark.parametrize("problem", LINK_PROBLEMS)
+@pytest.mark.parametrize(
+    "problem, when",
+    [(problem, "on opening") for problem in LINK_PROBLEMS]
+    # opened while good, spoiled before Join is pressed (a mistyped link never opens)
+    + [(problem, "on joining") for problem in LINK_PROBLEMS if problem != "mistyped"],
+)
 @pytest.mark.parametrize("signed_in", [True, False], ids=["signed in", "signed out"])
-@pytest.mark.parametrize("method", ["get", "post"])
 def test_a_link_that_cannot_be_used_shows_a_clear_page_and_joins_nobody(
-    client, link, outsider, group, problem, signed_in, method
+    client, link, outsider, group, problem, signed_in, when
 ):
     spoil, status, sentence = LINK_PROBLEMS[problem]
-    address = join_url(link)[:-2] + "/" if spoil is None else join_url(spoil(link))
     if signed_in:
         client.force_login(outsider)
-
-    response = getattr(client, method)(address)
+    if when == "on joining":
+        open_token(client, join_url(link))
+        spoil(link)
+        response = client.post(PENDING, {"decision": "accept"})
+    else:
+        address = join_url(link)[:-2] + "/" if spoil is None else join_url(spoil(link))
+        response = open_token(client, address)
 
     page = text_of(response)
     assert response.status_code == status
@@ -235,7 +263,7 @@ def test_a_made_up_token_is_a_clear_404_never_a_server_error(client, outsider, l
     client.raise_request_exception = False
     client.force_login(outsider)
 
-    response = client.get(f"/{kind}/{token}/")
+    response = open_token(client, f"/{kind}/{token}/")
 
     assert response.status_code == 404
     if "This invitation" in text_of(response):  # our page, not the resolver's
@@ -252,7 +280,7 @@ def test_a_token_with_a_nul_character_is_a_clear_404_never_a_server_error(
     client.raise_request_exception = False
     client.force_login(outsider)
 
-    response = client.get(f"/{kind}/%00/")
+    response = open_token(client, f"/{kind}/%00/")
 
     assert response.status_code == 404
     assert "This invitation is not valid" in text_of(response)
@@ -283,9 +311,16 @@ def test_the_facilitator_creates_a_link_with_expiry_and_maximum(as_facilitator, 
     assert link.label == "Union newsletter"
     assert link.max_uses == 12
     assert abs(link.expires_at - (timezone.now() + timedelta(days=7))) < timedelta(minutes=1)
-    assert len(link.token) >= 43
+    assert len(link.token_hash) == 64
     page = as_facilitator.get(reverse("groups:invitations", args=[group.slug])).content.decode()
-    assert f"http://testserver/join/{link.token}/" in page
+    shown = re.search(r"http://testserver(/join/[A-Za-z0-9_-]{43}/)", page)
+    assert shown, "the new link's address is shown"
+    assert InviteLink.objects.for_token(shown.group(1).split("/")[2]).get() == link
+    again = as_facilitator.get(reverse("groups:invitations", args=[group.slug])).content.decode()
+    assert shown.group(1) not in again  # only once
+    assert "The link was shown once" in text_of(
+        as_facilitator.get(reverse("groups:invitations", args=[group.slug]))
+    )
 
 
 @pytest.mark.parametrize(
@@ -308,7 +343,7 @@ def test_the_invitations_page_lists_who_joined_through_each_link(
     poster = invite_link_create(group=group, created_by=facilitator, label="Poster")
     for username, link in [("ana", newsletter), ("ben", newsletter), ("cleo", poster)]:
         client.force_login(make_user(username, display_name=username.title() + " Joiner"))
-        client.post(join_url(link))
+        join_through(client, link)
     client.force_login(facilitator)
 
     page = text_of(client.get(reverse("groups:invitations", args=[group.slug])))
@@ -335,7 +370,7 @@ def test_the_facilitator_revokes_a_link(as_facilitator, group, link, client, out
     assert "revoked" in card
     assert "Turn off this link" not in card
     client.force_login(outsider)
-    assert client.post(join_url(link)).status_code == 410
+    assert open_token(client, join_url(link)).status_code == 410
     assert not is_member(outsider, group)
 
 
@@ -363,15 +398,15 @@ def test_inviting_two_addresses_sends_each_a_personal_link(invite_by_email, grou
     invitations = {i.email: i for i in EmailInvitation.objects.filter(group=group)}
     assert set(invitations) == {"ana@example.org", "ben@example.org"}
     assert len(mailoutbox) == 2
+    paths = {}
     for message in mailoutbox:
         (address,) = message.to
-        token = invitations[address].token
-        assert f"http://testserver/invitations/{token}/" in message.body
-        other = next(i for a, i in invitations.items() if a != address)
-        assert other.token not in message.body
+        paths[address] = emailed_path(message)
+        token = paths[address].split("/")[2]
+        assert EmailInvitation.objects.for_token(token).get() == invitations[address]
         assert "Fran Facilitator invites you" in message.subject
         assert "Tuesday Reading Circle" in message.subject
-    assert invitations["ana@example.org"].token != invitations["ben@example.org"].token
+    assert paths["ana@example.org"] != paths["ben@example.org"]
 
 
 @pytest.mark.parametrize(
@@ -448,12 +483,13 @@ def test_pending_invitations_are_listed_and_can_be_withdrawn(
 def test_a_withdrawn_invitations_link_shows_the_clear_page(
     client, outsider, group, olgas_invitation
 ):
-    email_invitation_withdraw(invitation=olgas_invitation)
     client.force_login(outsider)
+    open_token(client, invitation_url(olgas_invitation))  # opened, then withdrawn
+    email_invitation_withdraw(invitation=olgas_invitation)
 
     for response in (
-        client.get(invitation_url(olgas_invitation)),
-        client.post(invitation_url(olgas_invitation), {"decision": "accept"}),
+        client.post(PENDING, {"decision": "accept"}),
+        open_token(client, invitation_url(olgas_invitation)),
     ):
         assert response.status_code == 410
         assert "This invitation has been withdrawn." in text_of(response)
@@ -480,7 +516,7 @@ def test_an_invitation_of_another_group_cannot_be_withdrawn_from_here(
 def test_the_personal_link_shows_who_invited_and_joins_nobody_yet(
     as_outsider, olgas_invitation, outsider, group
 ):
-    response = as_outsider.get(invitation_url(olgas_invitation))
+    response = open_token(as_outsider, invitation_url(olgas_invitation))
 
     page = text_of(response)
     assert response.status_code == 200
@@ -493,7 +529,8 @@ def test_the_personal_link_shows_who_invited_and_joins_nobody_yet(
 def test_accepting_the_personal_link_joins_the_group(
     as_outsider, olgas_invitation, outsider, group
 ):
-    response = as_outsider.post(invitation_url(olgas_invitation), {"decision": "accept"})
+    open_token(as_outsider, invitation_url(olgas_invitation))
+    response = as_outsider.post(PENDING, {"decision": "accept"})
 
     olgas_invitation.refresh_from_db()
     assert response.status_code == 302
@@ -506,9 +543,8 @@ def test_accepting_the_personal_link_joins_the_group(
 
 
 def test_declining_the_personal_link(as_outsider, olgas_invitation, outsider, group, client):
-    response = as_outsider.post(
-        invitation_url(olgas_invitation), {"decision": "decline"}, follow=True
-    )
+    open_token(as_outsider, invitation_url(olgas_invitation))
+    response = as_outsider.post(PENDING, {"decision": "decline"}, follow=True)
 
     olgas_invitation.refresh_from_db()
     assert response.redirect_chain[0] == ("/", 302)
@@ -516,23 +552,24 @@ def test_declining_the_personal_link(as_outsider, olgas_invitation, outsider, gr
     assert olgas_invitation.declined_at is not None
     assert not is_member(outsider, group)
     assert "Invitations for you" not in text_of(response)
-    later = as_outsider.get(invitation_url(olgas_invitation))
+    later = open_token(as_outsider, invitation_url(olgas_invitation))
     assert later.status_code == 410
     assert "This invitation was declined." in text_of(later)
 
 
 def test_an_expired_personal_invitation_shows_the_clear_page(as_outsider, olgas_invitation):
+    open_token(as_outsider, invitation_url(olgas_invitation))
     olgas_invitation.expires_at = timezone.now() - timedelta(seconds=1)
     olgas_invitation.save()
 
-    response = as_outsider.post(invitation_url(olgas_invitation), {"decision": "accept"})
+    response = as_outsider.post(PENDING, {"decision": "accept"})
 
     assert response.status_code == 410
     assert "This invitation has expired." in text_of(response)
 
 
 def test_a_mistyped_personal_link_is_a_clear_404(as_outsider, olgas_invitation):
-    response = as_outsider.get(f"/invitations/{olgas_invitation.token[:-3]}/")
+    response = open_token(as_outsider, f"/invitations/{olgas_invitation.token[:-3]}/")
 
     assert response.status_code == 404
     assert "This invitation is not valid" in text_of(response)
@@ -548,11 +585,13 @@ def archived(group):
     return group
 
 
-@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("action", ["open", "join"])
 def test_nobody_joins_an_archived_group_through_a_link(
-    as_outsider, link, archived, outsider, method
+    as_outsider, link, archived, outsider, action
 ):
-    response = getattr(as_outsider, method)(join_url(link))
+    response = open_token(as_outsider, join_url(link))
+    if action == "join":
+        response = as_outsider.post(PENDING, {"decision": "accept"})
 
     assert response.status_code == 410
     assert "This group is archived and is not taking new members." in text_of(response)
@@ -564,7 +603,8 @@ def test_nobody_joins_an_archived_group_through_a_link(
 def test_nobody_joins_an_archived_group_through_an_email_invitation(
     as_outsider, olgas_invitation, archived, outsider
 ):
-    response = as_outsider.post(invitation_url(olgas_invitation), {"decision": "accept"})
+    open_token(as_outsider, invitation_url(olgas_invitation))
+    response = as_outsider.post(PENDING, {"decision": "accept"})
 
     olgas_invitation.refresh_from_db()
     assert response.status_code == 410
@@ -597,55 +637,65 @@ SIGNUP = {
 
 
 def test_a_signed_out_visitor_is_offered_sign_up_and_log_in(client, link, group):
-    response = client.get(join_url(link))
+    response = open_token(client, join_url(link))
 
     page = response.content.decode()
     assert response.status_code == 200
     assert "Join Tuesday Reading Circle" in text_of(response)
-    assert f'href="/accounts/signup/?next=/join/{link.token}/"' in page
-    assert f'href="/accounts/login/?next=/join/{link.token}/"' in page
+    assert 'href="/accounts/signup/?next=/invitation/"' in page
+    assert 'href="/accounts/login/?next=/invitation/"' in page
     assert "Sign up to join" in page
+    assert "asked to confirm joining" in text_of(response)
     assert group.memberships.count() == 2
 
 
-def test_logging_in_from_a_link_lands_the_person_in_the_group(client, link, outsider, group):
-    client.get(join_url(link))
+def test_logging_in_from_a_link_asks_to_confirm_then_joins(client, link, outsider, group):
+    open_token(client, join_url(link))
 
     response = client.post(
-        f"/accounts/login/?next=/join/{link.token}/", {"login": "olga", "password": PASSWORD}
+        "/accounts/login/?next=/invitation/", {"login": "olga", "password": PASSWORD}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == f"/groups/{group.slug}/"
+    assert response["Location"] == PENDING
+    assert not is_member(outsider, group)  # not before Join is pressed
+    confirm = client.get(PENDING)
+    assert "Join the group" in text_of(confirm)
+    assert "No thanks" in text_of(confirm)
+    joined = client.post(PENDING, {"decision": "accept"})
+    assert joined["Location"] == f"/groups/{group.slug}/"
     membership = Membership.objects.get(user=outsider, group=group)
     assert membership.joined_via == link
     link.refresh_from_db()
     assert link.use_count == 1
-    assert client.get(response["Location"]).status_code == 200
+    assert client.get(joined["Location"]).status_code == 200
 
 
-def test_signing_up_from_a_link_lands_the_person_in_the_group(client, link, group):
-    client.get(join_url(link))
+def test_signing_up_from_a_link_asks_to_confirm_then_joins(client, link, group):
+    open_token(client, join_url(link))
 
-    response = client.post(f"/accounts/signup/?next=/join/{link.token}/", SIGNUP)
+    response = client.post("/accounts/signup/?next=/invitation/", SIGNUP)
 
     assert response.status_code == 302
-    assert response["Location"] == f"/groups/{group.slug}/"
+    assert response["Location"] == PENDING
     rosa = User.objects.get(username="rosa")
+    assert not is_member(rosa, group)
+    joined = client.post(PENDING, {"decision": "accept"})
+    assert joined["Location"] == f"/groups/{group.slug}/"
     assert Membership.objects.get(user=rosa, group=group).role == Membership.Role.MEMBER
     assert rosa.display_name == "Rosa L."
-    page = text_of(client.get(response["Location"]))
+    page = text_of(client.get(joined["Location"]))
     assert "Welcome to “Tuesday Reading Circle”!" in page
     assert "Rosa L." in page
 
 
-def test_signing_up_with_email_verification_lands_the_person_in_the_group_once_confirmed(
+def test_signing_up_with_email_verification_asks_to_confirm_once_the_address_is_confirmed(
     client, link, group, settings, mailoutbox
 ):
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"  # as in production
-    client.get(join_url(link))
+    open_token(client, join_url(link))
 
-    response = client.post(f"/accounts/signup/?next=/join/{link.token}/", SIGNUP)
+    response = client.post("/accounts/signup/?next=/invitation/", SIGNUP)
     assert response["Location"] == "/accounts/confirm-email/"
     rosa = User.objects.get(username="rosa")
     assert not is_member(rosa, group)  # not before the address is confirmed
@@ -654,19 +704,23 @@ def test_signing_up_with_email_verification_lands_the_person_in_the_group_once_c
     response = client.post(confirm.group(1))
 
     assert response.status_code == 302
-    assert response["Location"] == f"/groups/{group.slug}/"
+    assert response["Location"] == PENDING
+    assert not is_member(rosa, group)
+    assert client.post(PENDING, {"decision": "accept"})["Location"] == f"/groups/{group.slug}/"
     assert is_member(rosa, group)
 
 
-def test_logging_in_from_a_personal_invitation_lands_the_person_in_the_group(
+def test_logging_in_from_a_personal_invitation_asks_to_confirm_then_joins(
     client, olgas_invitation, outsider, group
 ):
-    assert client.get(invitation_url(olgas_invitation)).status_code == 200
+    assert open_token(client, invitation_url(olgas_invitation)).status_code == 200
 
     response = client.post("/accounts/login/", {"login": "olga@example.com", "password": PASSWORD})
 
+    assert response["Location"] == PENDING
+    assert not is_member(outsider, group)
+    assert client.post(PENDING, {"decision": "accept"})["Location"] == f"/groups/{group.slug}/"
     olgas_invitation.refresh_from_db()
-    assert response["Location"] == f"/groups/{group.slug}/"
     assert is_member(outsider, group)
     assert olgas_invitation.accepted_by == outsider
 
@@ -738,30 +792,23 @@ def test_a_removed_member_cannot_come_back_through_a_link(client, group, member,
     assert not is_member(member, group)
 
     client.force_login(member)
-    response = client.post(join_url(link))
+    response = open_token(client, join_url(link))
 
     assert response.status_code == 410
     assert "removed you from this group" in text_of(response)
+    assert accept_pending(client).status_code == 410
     assert not is_member(member, group)
 
 
-def test_a_personal_invitation_lets_a_removed_member_back_in(client, group, member, facilitator):
-    from groups.services import email_invitation_accept, email_invitations_send, invite_link_create
-
+def test_once_the_removal_is_lifted_a_link_lets_them_in_again(client, group, member, facilitator):
     client.force_login(facilitator)
     client.post(reverse("groups:member_remove", args=[group.slug, member.pk]), {"confirmed": "1"})
-    [invitation], _ = email_invitations_send(
-        group=group, invited_by=facilitator, emails=[member.email]
-    )
-
-    email_invitation_accept(token=invitation.token, user=member)
-
-    assert is_member(member, group)
-    # …and from then on links work for them again, as for anyone.
-    client.force_login(member)
-    client.post(reverse("groups:leave", args=[group.slug]), {"confirmed": "1"})
+    client.post(reverse("groups:removal_lift", args=[group.slug, member.pk]), {"confirmed": "1"})
     link = invite_link_create(group=group, created_by=facilitator)
-    client.post(join_url(link))
+
+    client.force_login(member)
+    join_through(client, link)
+
     assert is_member(member, group)
 
 
@@ -772,6 +819,6 @@ def test_someone_who_left_of_their_own_accord_can_rejoin_through_a_link(
     client.post(reverse("groups:leave", args=[group.slug]), {"confirmed": "1"})
     assert not is_member(member, group)
 
-    client.post(join_url(link))
+    join_through(client, link)
 
     assert is_member(member, group)
