@@ -59,6 +59,7 @@ from annotations.access import (
 )
 from annotations.models import Annotation, Tag
 from annotations.w3c import ApiError
+from commonplace.outage import answers_json
 from groups.access import GroupAction, GroupArchived, group_check, group_reading_for_member
 
 PAGE_SIZE = 100
@@ -113,7 +114,7 @@ def api_view(methods: list[str]):
             except PermissionDenied as error:
                 return error_response(403, str(error) or "Not allowed.")
 
-        return wrapper
+        return answers_json(wrapper)  # a database outage is a JSON 503 here too
 
     return decorate
 

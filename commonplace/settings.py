@@ -71,6 +71,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Database outage (issue 13): a 503 page or JSON error with Retry-After instead of a 500
+    # while the database is unreachable. Right after AuthenticationMiddleware: it loads the
+    # session and the user itself, so their failure is answered too (commonplace/outage.py).
+    "commonplace.outage.DatabaseUnavailableMiddleware",
     "commonplace.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from commonplace import views
 
+# A database outage that escapes commonplace.outage's middleware is a 503, not a 500.
+handler500 = "commonplace.outage.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
