@@ -181,11 +181,21 @@ class ScratchDatabase:
     """A database of a test's own on the PostgreSQL server at `server_url`, with a random
     name saying what it is for; dropped (connections and all) by `drop`."""
 
-    def __init__(self, server_url: str, purpose: str):
+    def __init__(self, server_url: str, purpose: str, *, template: str | None = None):
+        """`template`: a database to copy (an already migrated one saves the migrations'
+        time); if it cannot be copied just now (someone is connected to it), an empty one."""
+        import psycopg2
+
         parts = urlsplit(server_url)
         self.name = f"commonplace_{purpose}_{secrets.token_hex(4)}"
         self.admin = urlunsplit(parts._replace(path="/postgres", query=""))
         self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+        if template:
+            try:
+                sql(self.admin, f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
+                return
+            except psycopg2.errors.ObjectInUse:
+                pass  # made empty below; the caller's migrate fills it
         sql(self.admin, f'CREATE DATABASE "{self.name}"')
 
     def drop(self) -> None:
@@ -365,6 +375,14 @@ class Answer:
 
     def header(self, name: str) -> str:
         return self.headers.get(name) or ""
+
+    def cookie(self, name: str) -> str | None:
+        """The value a Set-Cookie header of the answer gives `name`, if any."""
+        for line in self.headers.get_all("Set-Cookie") or []:
+            key, _, rest = line.partition("=")
+            if key.strip() == name:
+                return rest.split(";", 1)[0]
+        return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
