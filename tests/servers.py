@@ -38,6 +38,14 @@ def free_port() -> int:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
+def unavailable(reason: str):
+    """Skip a test whose tools are missing here; in CI (`CI` set, as .ci/run sets it), fail
+    instead: CI must run these tests, not pass them by skipping."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
 def postgres_bindir() -> Path | None:
     """The newest PostgreSQL server binaries on this machine (Debian keeps them per version
     in /usr/lib/postgresql/<version>/bin), else the directory of an `initdb` on PATH."""
@@ -56,7 +64,7 @@ def postgres_tools_or_skip() -> Path:
     """The binaries, or a skip that says how to get them."""
     bindir = postgres_bindir()
     if bindir is None or not (bindir / "pg_ctl").exists():
-        pytest.skip(
+        unavailable(
             "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
             "`apt-get install postgresql` (.ci/run does) to run this test."
         )
@@ -78,10 +86,10 @@ class Cluster:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                pytest.skip("Running as root with no `postgres` user to run initdb as.")
+                unavailable("Running as root with no `postgres` user to run initdb as.")
             runuser = shutil.which("runuser") or shutil.which("sudo")
             if runuser is None:
-                pytest.skip("Running as root with neither runuser nor sudo to run initdb.")
+                unavailable("Running as root with neither runuser nor sudo to run initdb.")
             self.as_user = (
                 [runuser, "-u", "postgres", "--"]
                 if runuser.endswith("runuser")
@@ -206,7 +214,7 @@ def postgres_url_or_skip() -> str:
     """DATABASE_URL when it names a PostgreSQL server (as in CI), else a skip."""
     url = os.environ.get("DATABASE_URL", "")
     if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
-        pytest.skip(
+        unavailable(
             "Needs PostgreSQL: set DATABASE_URL=postgres://… (CI does) to run it on a scratch "
             "database of that server."
         )

@@ -21,6 +21,7 @@ from tests.servers import (
     postgres_url_or_skip,
     shell,
     sql,
+    unavailable,
 )
 
 pytestmark = pytest.mark.fault
@@ -64,7 +65,7 @@ def tool(name: str) -> str:
     bindir = postgres_bindir()
     path = str(bindir / name) if bindir and (bindir / name).exists() else shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed: `apt-get install postgresql-client` (.ci/run does).")
+        unavailable(f"{name} is not installed: `apt-get install postgresql-client` (.ci/run does).")
     return path
 
 
