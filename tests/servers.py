@@ -291,6 +291,10 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 40) -> "Gunicorn":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "Gunicorn":
+        """Start it without waiting (several servers start side by side): then `wait_ready`."""
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
             [
@@ -303,6 +307,9 @@ class Gunicorn:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+        return self
+
+    def wait_ready(self, timeout: float = 40) -> "Gunicorn":
         deadline = time.monotonic() + timeout
         while request("GET", self.url + "/healthz", timeout=2).status != 200:
             if self.process.poll() is not None:

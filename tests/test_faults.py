@@ -22,6 +22,7 @@ removed in the fixture's teardown, on failure too.
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -86,15 +87,20 @@ def stack(tmp_path):
     env = app_environment(cluster.url("commonplace_fault"), tmp_path / "static")
     static = CollectStatic(env)
     server = None
+    pool = ThreadPoolExecutor(1)
     try:
         cluster.init()
         cluster.start()
         sql(cluster.url(), 'CREATE DATABASE "commonplace_fault"')
-        world = shell(env, MIGRATE + SETUP % {"writers": WRITERS})
+        # Migrated and filled while the static files are collected and the server starts.
+        world = pool.submit(shell, env, MIGRATE + SETUP % {"writers": WRITERS})
         static.wait()
-        server = Gunicorn(env, tmp_path / "gunicorn.log", workers=2).start()
+        server = Gunicorn(env, tmp_path / "gunicorn.log", workers=2).launch()
+        world = world.result(timeout=180)
+        server.wait_ready()
         yield cluster, server, world
     finally:
+        pool.shutdown(wait=True)
         static.stop()
         if server is not None:
             server.stop()

@@ -128,7 +128,9 @@ def two_servers(tmp_path, django_db_setup, django_db_blocker):
         for name in ("a", "b"):
             servers.append(Gunicorn(env, tmp_path / f"gunicorn-{name}.log", workers=1))
         for server in servers:
-            server.start()
+            server.launch()
+        for server in servers:
+            server.wait_ready()
         yield {"a": servers[0], "b": servers[1], "env": env, "database": database, **world}
     finally:
         static.stop()
