@@ -16,3 +16,8 @@ class AccountsConfig(AppConfig):
         # Caches that keep names (accounts/names.py) learn of a rename or a removed account.
         post_save.connect(names_saved, sender=User, dispatch_uid="accounts-names-saved")
         post_delete.connect(names_moved_on, sender=User, dispatch_uid="accounts-names-deleted")
+
+        # What deleting an account says about the account itself (commonplace/deletion.py).
+        from accounts import deletion
+
+        deletion.connect()

@@ -41,3 +41,23 @@ class ProfileForm(forms.ModelForm):
 
     def clean_display_name(self):
         return " ".join(self.cleaned_data.get("display_name", "").split())
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for its password again: a session left open is not enough."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password: nothing was deleted.")
+        return password

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from commonplace.ratelimits import address_key, enforce
 
 TOKEN_PREFIX = "cp_"
 
@@ -31,7 +32,9 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 
 def user_for_bearer(request) -> User | None:
-    """The user of a valid `Authorization: Bearer` token; None without one; 401 if invalid."""
+    """The user of a valid `Authorization: Bearer` token; None without one; 401 if invalid.
+    Each use counts against the "api_token" rate limit (commonplace.ratelimits: RateLimited
+    over it), per the token's account; a wrong token counts against the client's address."""
     header = request.headers.get("Authorization", "")
     if not header:
         return None
@@ -44,7 +47,9 @@ def user_for_bearer(request) -> User | None:
         .first()
     )
     if token is None or not token.user.is_active:
+        enforce(request, "api_token", key=f"address:{address_key(request)}")
         raise PermissionDenied("That API token is not valid or has been revoked.")
+    enforce(request, "api_token", key=f"user:{token.user_id}")
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

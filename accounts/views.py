@@ -1,13 +1,16 @@
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import ApiTokenForm, ProfileForm
+from accounts.deletion import account_delete
+from accounts.forms import AccountDeleteForm, ApiTokenForm, ProfileForm
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from commonplace.confirm import confirmation_page, is_confirmed
+from commonplace.deletion import Blocker, DeletionBlocked, deletion_summary
 
 
 @login_required
@@ -58,3 +61,39 @@ def token_revoke(request, token_id):
     api_token_revoke(token=token)
     messages.success(request, f"The token “{token.name}” no longer works.")
     return redirect("accounts:tokens")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request):
+    """Delete your own account: GET says what goes and what stays, POST with the password
+    does it and signs you out."""
+    user = request.user
+    form = AccountDeleteForm(request.POST or None, user=user)
+    summary = deletion_summary("account", user)
+    if not user.has_usable_password():
+        summary.blockers.append(
+            Blocker(
+                "Deleting your account asks for your password: set one first.",
+                url=reverse("account_set_password"),
+                link_text="Set a password",
+            )
+        )
+    if request.method == "POST" and not summary.blockers and form.is_valid():
+        try:
+            account_delete(user=user)
+        except DeletionBlocked as blocked:  # someone stepped down meanwhile
+            summary.blockers = blocked.blockers
+        else:
+            logout(request)
+            messages.success(request, "Your account is deleted. Thank you for reading with us.")
+            return redirect("home")
+    context = {
+        "form": form,
+        "summary": summary,
+        "cancel_url": reverse("accounts:profile"),
+    }
+    status = 400 if request.method == "POST" else 200
+    response = render(request, "accounts/delete.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

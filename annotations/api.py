@@ -59,7 +59,8 @@ from annotations.access import (
 )
 from annotations.models import Annotation, Tag
 from annotations.w3c import ApiError
-from commonplace.outage import answers_json
+from commonplace import untrusted
+from commonplace.ratelimits import RateLimited, enforce, with_retry_after
 from groups.access import GroupAction, GroupArchived, group_check, group_reading_for_member
 
 PAGE_SIZE = 100
@@ -76,6 +77,11 @@ def error_response(status: int, message: str) -> JsonResponse:
     return response
 
 
+def too_many_requests(error: RateLimited) -> JsonResponse:
+    """Over a rate limit (commonplace.ratelimits): 429, naming the limit, with Retry-After."""
+    return with_retry_after(error_response(429, error.api_message()), error)
+
+
 def api_view(methods: list[str]):
     """Authenticate (session with CSRF, or bearer token), then turn errors into 4xx JSON."""
 
@@ -88,9 +94,11 @@ def api_view(methods: list[str]):
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                bearer = user_for_bearer(request)
+                bearer = user_for_bearer(request)  # counts against the "api_token" limit
             except PermissionDenied as error:
                 return error_response(401, str(error))
+            except RateLimited as error:
+                return too_many_requests(error)
             if bearer is not None:
                 request.user = bearer
             elif not request.user.is_authenticated:
@@ -103,6 +111,8 @@ def api_view(methods: list[str]):
                     return error_response(403, "CSRF check failed: send the X-CSRFToken header.")
             try:
                 return view(request, *args, **kwargs)
+            except RateLimited as error:
+                return too_many_requests(error)
             except ApiError as error:
                 return error_response(error.status, str(error))
             except services.AnnotationError as error:
@@ -114,7 +124,10 @@ def api_view(methods: list[str]):
             except PermissionDenied as error:
                 return error_response(403, str(error) or "Not allowed.")
 
-        return answers_json(wrapper)  # a database outage is a JSON 503 here too
+        # Requests refused before the view runs (too large, a NUL in the address) answer JSON,
+        # and so does a database outage (commonplace/outage.py).
+        setattr(wrapper, untrusted.ANSWERS_JSON, True)
+        return wrapper
 
     return decorate
 
@@ -487,6 +500,8 @@ def _create(request, group, membership, reading, container_iri):
     target = data.get("target")
     if target is None:
         raise ApiError(400, "The annotation needs a target.")
+    # Counted with the reading page's forms: a reply or a new annotation, however it is sent.
+    enforce(request, "reply" if motivation == "replying" else "annotate")
     if motivation == "replying":
         where = {"parent": w3c.parent_from(target, container_iri, reading, membership)}
     else:

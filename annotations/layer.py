@@ -7,7 +7,9 @@ from html import unescape
 
 from django.core.cache import cache
 from django.db.models import Case, Count, F, Prefetch, Q, TextField, Value, When
+from django.utils.formats import date_format
 from django.utils.html import strip_tags
+from django.utils.timezone import localtime
 
 from accounts.models import User
 from annotations.access import (
@@ -132,7 +134,7 @@ def is_thread(annotation) -> bool:
 # private, hidden and withheld annotations (access.own_q) are merged in per request and never
 # cached. Authors' names are looked up per request, so a rename shows at once.
 
-LAYER_CACHE_FORMAT = 5  # bump when Root changes shape: old entries are then ignored
+LAYER_CACHE_FORMAT = 6  # bump when Root changes shape: old entries are then ignored
 
 ROW_FIELDS = (
     "id",
@@ -151,6 +153,8 @@ ROW_FIELDS = (
     "orphan_quote",
     "prompt_of_id",
     "created_at",
+    "original_author",
+    "original_created_at",
 )
 
 
@@ -182,6 +186,8 @@ class Root:
     reading_id: int | None = None
     activity: object = None  # when it or its last reply (that the class sees) was written
     activity_by: int | None = None  # and by whom
+    original_author: str = ""  # imported: who wrote it where it came from, and when
+    original_created_at: object = None
     author_label: str = ""
     plussed: bool = False
 
@@ -230,6 +236,8 @@ def _cached_fields(root: Root) -> tuple:
         root.reading_id,
         root.activity,
         root.activity_by,
+        root.original_author,
+        root.original_created_at,
     )
 
 
@@ -252,7 +260,8 @@ def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int
     replies = []
     for row in rows:
         (pk, parent_id, root_id, author_id, motivation, visibility, start, end, anchoring) = row[:9]
-        hidden_at, deleted_at, plus_count, is_answer, quote, prompt_of_id, created_at = row[9:]
+        hidden_at, deleted_at, plus_count, is_answer, quote, prompt_of_id, created_at = row[9:16]
+        original_author, original_created_at = row[16:]
         if parent_id is None:
             if start is None and quote:  # a page note is listed by its words, as plain text
                 quote = " ".join(unescape(strip_tags(quote)).split())
@@ -273,6 +282,8 @@ def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int
                 reading_id=reading_id,
                 activity=created_at,
                 activity_by=author_id,
+                original_author=original_author,
+                original_created_at=original_created_at,
             )
         else:
             replies.append((root_id, is_answer and deleted_at is None, created_at, author_id))
@@ -595,6 +606,7 @@ LAYER_COLUMNS = (
     "orphan",
     "prompt",
     "new",
+    "original",
 )
 
 
@@ -649,6 +661,7 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
                 root.anchoring == Annotation.Anchoring.ORPHAN,
                 root.prompt_of_id,
                 _is_new(root, since, membership.user_id),
+                _originally(root),
             ]
         )
     return {
@@ -658,6 +671,17 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
         "people": [{"name": name, "username": username} for name, username in people],
         "tags": list(tags),
     }
+
+
+def _originally(root: Root) -> str | None:
+    """An imported note's "originally by <name>, <date>" (the date in the viewer's zone), as
+    the pages say it (_original.html); None for one written here."""
+    if root.is_deleted or not (root.original_author or root.original_created_at):
+        return None
+    said = f"originally by {root.original_author or 'someone elsewhere'}"
+    if root.original_created_at:
+        said += f", {date_format(localtime(root.original_created_at), 'j M Y')}"
+    return said
 
 
 def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-BODY_MAX_LENGTH = 10_000
+BODY_MAX_LENGTH = settings.ANNOTATION_BODY_MAX_LENGTH
 
 
 # How an author is named where they may not be: the author of a deleted annotation is not

@@ -19,6 +19,7 @@ from annotations.forms import BodyField
 from annotations.models import Annotation
 from assignments.access import assignment_for
 from assignments.contents import block_end, blocks_of, paragraph_label
+from commonplace.ratelimits import rate_limit
 from groups.access import GroupAction
 from readings.layout import reading_layout
 
@@ -43,6 +44,7 @@ class PromptForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("annotate", methods={"POST"})
 def prompt_create(request, group_slug, assignment_id):
     """Add a prompt to an assignment: a paragraph of its range (?block=anchor), the words, the
     question. Without a paragraph, the page asks for one."""

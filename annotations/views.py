@@ -41,6 +41,7 @@ from assignments.models import Assignment
 from assignments.times import due_label, due_relative, zone_named
 from commonplace.confirm import confirmation_page, is_confirmed
 from commonplace.outage import answers_json
+from commonplace.ratelimits import rate_limit
 from groups.access import (
     GroupAction,
     group_permits,
@@ -183,6 +184,7 @@ def thread_list(request, group_slug, reading_slug):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("annotate", methods={"POST"})
 def annotate(request, group_slug, reading_slug, block_anchor):
     """Annotate one paragraph by keyboard or without JavaScript."""
     group, membership, group_reading = group_reading_for(
@@ -234,6 +236,7 @@ def annotate(request, group_slug, reading_slug, block_anchor):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("annotate", methods={"POST"})
 def discuss(request, group_slug, reading_slug):
     """Start a discussion of the whole reading: a comment or question about no one passage
     (Hypothesis calls them page notes). Listed above the text and among the threads."""
@@ -266,6 +269,7 @@ def discuss(request, group_slug, reading_slug):
 
 @login_required
 @require_POST
+@rate_limit("reply")
 def reply(request, group_slug, reading_slug, annotation_id):
     group, membership, group_reading, root = annotation_for(
         request, group_slug, reading_slug, annotation_id, Action.REPLY
@@ -381,6 +385,7 @@ def delete(request, group_slug, reading_slug, annotation_id):
 
 @login_required
 @require_POST
+@rate_limit("plus_one")
 def plus_one(request, group_slug, reading_slug, annotation_id):
     group, membership, group_reading, annotation = annotation_for(
         request, group_slug, reading_slug, annotation_id, Action.PLUS_ONE
@@ -403,6 +408,7 @@ def answer(request, group_slug, reading_slug, annotation_id):
 
 @login_required
 @require_POST
+@rate_limit("flag")
 def flag(request, group_slug, reading_slug, annotation_id):
     group, membership, group_reading, annotation = annotation_for(
         request, group_slug, reading_slug, annotation_id, Action.FLAG
@@ -700,6 +706,7 @@ def _revalidated(request, body: bytes) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("import", methods={"POST"})
 def reading_revise(request, group_slug, reading_slug):
     """Replace the text of a reading this group imported; annotations are re-anchored."""
     group, membership, group_reading = group_reading_for_facilitator(

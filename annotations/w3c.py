@@ -34,6 +34,7 @@ from annotations.access import (
     visible_annotations,
 )
 from annotations.models import Annotation
+from commonplace import untrusted
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 LDP_CONTEXT = "http://www.w3.org/ns/ldp.jsonld"
@@ -325,7 +326,8 @@ def annotation_etag(body: bytes, allow: str) -> str:
 
 
 def parse(request) -> dict:
-    """The posted annotation: a JSON object of type Annotation, sent as JSON-LD (or JSON)."""
+    """The posted annotation: a JSON object of type Annotation, sent as JSON-LD (or JSON).
+    Checked before any work (size, depth, characters); ApiError (400, 413, 415) otherwise."""
     content_type = request.content_type or ""
     if content_type not in {"application/ld+json", "application/json"}:
         raise ApiError(
@@ -333,9 +335,11 @@ def parse(request) -> dict:
             f"Send JSON-LD (Content-Type: {CONTENT_TYPE}), not {content_type or 'nothing'}.",
         )
     try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ApiError(400, f"The request body is not valid JSON: {error}.") from None
+        # At most API_BODY_MAX_BYTES (413 from its Content-Length, before it is read), JSON no
+        # deeper than JSON_MAX_DEPTH, no NUL or lone surrogate anywhere (commonplace.untrusted).
+        data = untrusted.read_json(request)
+    except untrusted.BadInput as error:
+        raise ApiError(error.status, str(error)) from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     kind = data.get("type")
@@ -368,6 +372,14 @@ def bodies(data: dict) -> Bodies:
             *(raw if isinstance(raw, list) else [raw]),
         ]
     items = raw if isinstance(raw, list) else [raw]
+    most = settings.ANNOTATION_MAX_TAGS
+    # Counted before any of them is read: room for one text body and the tags twice over
+    # (tags differing only in case are one, annotations.services.clean_tags), no more.
+    if len(items) > 1 + 2 * most:
+        raise ApiError(
+            400,
+            f"At most {most} tags (and one text body): {len(items):,} bodies were sent.",
+        )
     texts: list[dict] = []
     tags: list[str] = []
     for item in items:

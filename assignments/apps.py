@@ -13,3 +13,8 @@ class AssignmentsConfig(AppConfig):
         # The group's peek_until follows its assignments (groups.models.ReadingGroup).
         post_save.connect(peek_until_changed, sender=Assignment, dispatch_uid="peek-saved")
         post_delete.connect(peek_until_changed, sender=Assignment, dispatch_uid="peek-deleted")
+
+        # What deleting a group or a reading says about assignments (commonplace/deletion.py).
+        from assignments import deletion
+
+        deletion.connect()

@@ -1,6 +1,7 @@
 """Tiny typed readers for settings that come from the environment."""
 
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -117,3 +118,44 @@ def cache_from_url(url: str) -> dict:
     if scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     raise ImproperlyConfigured(f"CACHE_URL scheme {scheme!r} is not supported")
+
+
+# Rate limits (commonplace/ratelimits.py). A door's limit is "<count>/<period>", the period a
+# number of seconds, minutes, hours or days ("60/m", "5/10m", "30/h"), as django-ratelimit
+# reads it; allauth's are a comma-separated list of "<count>/<period>/<ip|user|key>". "off"
+# turns one limit off.
+RATE = r"[0-9]+/[0-9]*[smhd]"
+ACCOUNT_RATE = rf"{RATE}/(ip|user|key)(,\s*{RATE}/(ip|user|key))*"
+
+
+def env_rate_limits(prefix: str, defaults: dict[str, str | None], pattern: str) -> dict:
+    """`defaults` with each limit overridden by <prefix><NAME> when set: NAME is the limit's
+    name in capitals ("annotate" -> COMMONPLACE_RATE_LIMIT_ANNOTATE). "off" makes it None."""
+    limits = dict(defaults)
+    for name in defaults:
+        variable = prefix + name.upper()
+        raw = os.environ.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        value = raw.strip()
+        if value.lower() == "off":
+            limits[name] = None
+        elif re.fullmatch(pattern, value):
+            limits[name] = value
+        else:
+            example = "30/m" if pattern == RATE else "10/m/ip,5/5m/key"
+            raise ImproperlyConfigured(
+                f"{variable} must be a rate like {example}, or off, not {raw!r}"
+            )
+    return limits
+
+
+def env_unknown_names(prefix: str, known) -> None:
+    """Refuse a <prefix><NAME> variable naming no limit (a typo would silently change nothing)."""
+    names = {prefix + name.upper() for name in known}
+    for variable in sorted(os.environ):
+        if variable.startswith(prefix) and variable not in names:
+            raise ImproperlyConfigured(
+                f"{variable} names no rate limit; the limits are: "
+                + ", ".join(sorted(n.removeprefix(prefix) for n in names))
+            )

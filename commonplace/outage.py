@@ -28,9 +28,10 @@ from django.contrib.auth import SESSION_KEY
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
-from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 from django.views import defaults
+
+from commonplace import untrusted
 
 try:  # Django wraps the driver's errors, but one raised outside its wrapper is the same outage.
     import psycopg2
@@ -50,39 +51,24 @@ if psycopg2 is not None:
 # and clients that all come back at once should not meet a database still warming up.
 RETRY_AFTER_SECONDS = 10
 
-MESSAGE = "Commonplace cannot reach its database just now. Nothing was saved; try again shortly."
-JSON_TYPES = ("application/json", "application/ld+json")
+MESSAGE = (
+    "Commonplace cannot reach its database just now, so what you sent may not have been saved. "
+    "Try again shortly."
+)
 
 
 def answers_json(view):
-    """Mark a view whose errors are JSON (the API's), so an outage answers it in JSON too,
-    whatever the client's Accept header says."""
-    view.answers_json = True
+    """Mark a view whose errors are JSON (as the API's views are marked), so an outage, and
+    any refusal made before it runs, answers it in JSON whatever the client's Accept says."""
+    setattr(view, untrusted.ANSWERS_JSON, True)
     return view
 
 
 def wants_json(request) -> bool:
-    """Should an error for this request be JSON rather than a page?"""
-    path = request.path_info
-    if path.endswith((".json", ".jsonld")):
-        return True
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
-        return True  # an API client with a personal token
-    if request.headers.get("X-Requested-With"):
-        return True  # a page's own script
-    if request.content_type in JSON_TYPES:
-        return True
-    if "Accept" in request.headers:
-        preferred = request.get_preferred_type(["text/html", *JSON_TYPES])
-        if preferred in JSON_TYPES:
-            return True
-    match = getattr(request, "resolver_match", None)
-    if match is None:
-        try:
-            match = resolve(path)
-        except Resolver404:
-            return False
-    return getattr(match.func, "answers_json", False)
+    """Should the 503 be JSON? Whenever a refused request would be (commonplace.untrusted:
+    the API's views, a JSON body, a bearer token, a .json address, a client asking for JSON),
+    and for a page's own script (`X-Requested-With`), which reads JSON errors."""
+    return untrusted.wants_json(request) or bool(request.headers.get("X-Requested-With"))
 
 
 def unavailable_response(request) -> HttpResponse:

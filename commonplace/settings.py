@@ -10,7 +10,18 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from commonplace.env import cache_from_url, database_from_url, env_bool, env_int, env_list, env_str
+from commonplace.env import (
+    ACCOUNT_RATE,
+    RATE,
+    cache_from_url,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_rate_limits,
+    env_str,
+    env_unknown_names,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -67,6 +78,9 @@ MIDDLEWARE = [
     "commonplace.middleware.CompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "commonplace.middleware.ContentSecurityPolicyMiddleware",
+    # Input (issue 13): a request too large (413) or with a NUL in its query string (400) is
+    # refused before the session and CSRF middleware or any view reads it.
+    "commonplace.untrusted.RequestChecksMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,9 +204,74 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 # Joining the browsers' HSTS preload list is a decision for whoever runs the site (it is hard
 # to undo), so its deploy-check warning is silenced unless they opt in above.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
-if env_bool("BEHIND_PROXY", default=False):
+# Behind a reverse proxy (BEHIND_PROXY=true), and only then, the proxy's headers are believed:
+# X-Forwarded-Proto for HTTPS, and X-Forwarded-For for the client's address (rate limits,
+# commonplace.ratelimits.client_address): PROXY_COUNT proxies each add one entry to it.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", default=False)
+PROXY_COUNT = env_int("PROXY_COUNT", 1)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Rate limits: limits on every door (commonplace/ratelimits.py; README, "Rate limits") ---
+# Counted in the default cache (shared by every app server), per account when signed in and per
+# client address when signed out; a calendar feed or unsubscribe link is counted per link (it
+# stands for its account, and calendar and mail services fetch many people's links from the
+# same few addresses). Over a limit: 429 with Retry-After, JSON on the API, a page otherwise;
+# nothing is written. COMMONPLACE_RATE_LIMIT_<NAME>=30/m changes one (or "off" for that one);
+# COMMONPLACE_RATE_LIMITS=off turns every limit off, allauth's too: for benchmarks and load
+# tests only, never in production.
+RATE_LIMITS_ENABLED = env_bool("COMMONPLACE_RATE_LIMITS", default=True)
+_RATE_LIMIT_PREFIX = "COMMONPLACE_RATE_LIMIT_"
+RATE_LIMITS = env_rate_limits(
+    _RATE_LIMIT_PREFIX,
+    {
+        "annotate": "60/m",  # new annotations and discussions: reading page, forms, API, prompts
+        "reply": "60/m",  # replies: thread forms and the API
+        "flag": "60/m",
+        "plus_one": "60/m",
+        "import": "30/h",  # annotation and reading imports (each upload and each confirmation)
+        "export": "60/h",  # Markdown, CSV and JSON-LD downloads, the printable packet
+        "invitation_link": "30/h",  # new invitation links, per facilitator
+        "invitation_email": "20/h",  # invitation emails sent (each form of up to 50 addresses)
+        "calendar_feed": "60/h",  # per feed: calendar apps refresh every 15 minutes or more
+        "unsubscribe": "30/m",  # per link
+        "api_token": "300/m",  # requests made with a personal API token
+        "search": "60/m",
+    },
+    RATE,
+)
+# allauth's own limits (log-in, sign-up, passwords), in its notation: "/ip" per client
+# address, "/user" per account, "/key" per what is typed (the email of a password reset; for
+# failed log-ins the account AND the address, accounts.adapter: a stranger elsewhere cannot
+# lock the owner out). After 5 failed log-ins for an account from one address that address
+# waits 5 minutes (a 429 saying when to try again).
+ACCOUNT_RATE_LIMITS = env_rate_limits(
+    _RATE_LIMIT_PREFIX,
+    {
+        "login": "30/m/ip",
+        "login_failed": "10/m/ip,5/5m/key",
+        "signup": "20/m/ip,100/h/ip",
+        "reset_password": "20/m/ip,5/h/key",  # key: the email address the reset goes to
+        "reset_password_from_key": "20/m/ip",
+        "change_password": "5/m/user",
+        "manage_email": "10/m/user",
+        "reauthenticate": "10/m/user",
+    },
+    ACCOUNT_RATE,
+)
+env_unknown_names(_RATE_LIMIT_PREFIX, RATE_LIMITS.keys() | ACCOUNT_RATE_LIMITS.keys())
+if not RATE_LIMITS_ENABLED:
+    ACCOUNT_RATE_LIMITS = False  # allauth: no limits at all
+# django-ratelimit: the client address comes from the one function allauth uses too
+# (accounts.adapter). DatabaseCache adds to a count by reading then writing it, so two requests
+# at the same instant may count once: a burst can pass a limit by a few (Redis counts exactly).
+# A cache that cannot count lets requests through rather than refusing everyone.
+RATELIMIT_ENABLE = RATE_LIMITS_ENABLED
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "commonplace.ratelimits.client_address"
+RATELIMIT_FAIL_OPEN = True
+# --- end of rate limits ---
 
 # Content-Security-Policy sent on every response (commonplace.middleware): no inline
 # scripts or styles anywhere, everything comes from static/.
@@ -202,8 +281,31 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
-# Readings: the importer refuses files larger than this many bytes.
-READING_IMPORT_MAX_BYTES = 2 * 1024 * 1024
+# --- Input limits (issue 13): what a client may send -----------------------------------------
+# One place for them: the forms, the annotation API, the importers and the request checks
+# (commonplace/untrusted.py) read these, and every refusal names the limit (413 for a request
+# too large, 400 otherwise; JSON on the API, the site's page in a browser).
+KIB, MIB = 1024, 1024 * 1024
+# Readings: the importer refuses files (and pasted texts) larger than this many bytes.
+READING_IMPORT_MAX_BYTES = 2 * MIB
+# Annotation imports (imports/): the file, and how many annotations it may hold.
+ANNOTATION_IMPORT_MAX_BYTES = 5 * MIB
+ANNOTATION_IMPORT_MAX_ANNOTATIONS = 1000
+# A whole request, uploaded files included, judged by its Content-Length before any of it is
+# read: room for the largest upload (an annotation file) and the rest of its form.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 6 * MIB)
+# Everything but uploaded files (form fields, any other body): room for a pasted reading and
+# the rest of its form. Django's own limit; the request checks answer 413 past it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = READING_IMPORT_MAX_BYTES + 512 * KIB
+# One annotation's JSON posted to the annotation API (a body of 10,000 characters, its tags
+# and a long quote take well under this), and how deeply its JSON may nest.
+API_BODY_MAX_BYTES = 1 * MIB
+JSON_MAX_DEPTH = 32
+# Annotations: the body's length, how many tags and how long each.
+ANNOTATION_BODY_MAX_LENGTH = 10_000
+ANNOTATION_MAX_TAGS = 10
+TAG_MAX_LENGTH = 50
+# --- end of input limits ---------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from commonplace import views
 
+# Rate limits (commonplace/ratelimits.py). The admin has no log-in form of its own: /admin/login/
+# sends a signed-out visitor to the site's log-in, with its failed log-in limits, and answers
+# 403 to a signed-in person who is not staff. allauth answers its own limits with handler429.
+admin.site.login = secure_admin_login(admin.site.login)
+handler429 = "commonplace.ratelimits.allauth_too_many_requests"
 # A database outage that escapes commonplace.outage's middleware is a 503, not a 500.
 handler500 = "commonplace.outage.server_error"
 
@@ -24,3 +30,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Django's refusals of a request it cannot read (a body too large: 413) name the limit, as JSON
+# for the API (commonplace/untrusted.py).
+handler400 = "commonplace.untrusted.bad_request"

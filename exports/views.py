@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from annotations import w3c
+from commonplace.ratelimits import rate_limit
 from exports.discussion import facilitator_ids, group_discussion, my_notes
 from exports.jsonld import discussion_jsonld, my_notes_jsonld
 from exports.markdown import my_study_notes, study_notes
@@ -49,6 +50,7 @@ def _jsonld(data: dict) -> str:
 
 @login_required
 @require_safe
+@rate_limit("export")
 def markdown(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     found = group_discussion(membership, group_reading)
@@ -58,6 +60,7 @@ def markdown(request, group_slug, reading_slug):
 
 @login_required
 @require_safe
+@rate_limit("export")
 def csv(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     found = group_discussion(membership, group_reading)
@@ -66,6 +69,7 @@ def csv(request, group_slug, reading_slug):
 
 @login_required
 @require_safe
+@rate_limit("export")
 def jsonld(request, group_slug, reading_slug):
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
     found = group_discussion(membership, group_reading)
@@ -76,6 +80,7 @@ def jsonld(request, group_slug, reading_slug):
 
 @login_required
 @require_safe
+@rate_limit("export")
 def packet(request, group_slug, reading_slug):
     """The reading with the group's threads beside their passages, laid out to print."""
     group, membership, group_reading = group_reading_for_member(request, group_slug, reading_slug)
@@ -119,6 +124,7 @@ def my_notes_page(request):
 
 @login_required
 @require_safe
+@rate_limit("export")
 def my_notes_markdown(request):
     text = my_study_notes(my_notes(request.user), viewer=request.user)
     return _download(text, MARKDOWN, _my_name(request.user, "md"))
@@ -126,12 +132,14 @@ def my_notes_markdown(request):
 
 @login_required
 @require_safe
+@rate_limit("export")
 def my_notes_csv_download(request):
     return _download(my_notes_csv(my_notes(request.user)), CSV, _my_name(request.user, "csv"))
 
 
 @login_required
 @require_safe
+@rate_limit("export")
 def my_notes_jsonld_download(request):
     data = my_notes_jsonld(request, my_notes(request.user), now=timezone.now())
     return _download(_jsonld(data), w3c.CONTENT_TYPE, _my_name(request.user, "jsonld"))

@@ -26,6 +26,8 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | raise               | a member, the group is active ("raise at the meeting" on a thread)     |
 | run_meeting         | a facilitator, the group is active (meeting mode: start, spotlight)    |
 | import_annotations  | a facilitator, the group is active (a W3C or Hypothesis file)          |
+| delete              | a facilitator (the group and everything in it; also when archived)     |
+| delete_reading      | a facilitator, the group is active, the group imported that reading     |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
 """
@@ -69,6 +71,8 @@ class GroupAction(StrEnum):
     RAISE = "raise"
     RUN_MEETING = "run_meeting"
     IMPORT_ANNOTATIONS = "import_annotations"
+    DELETE = "delete"
+    DELETE_READING = "delete_reading"
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,11 @@ imported_here = Condition(
     lambda m, target: target is not None and target.reading.owner_group_id == m.group_id,
     "Only readings imported by this group can be revised here.",
 )
+imported_here_to_delete = Condition(
+    imported_here.test,
+    "Only a text this group imported can be deleted here; a reading from the library can "
+    "only be taken off the group's list.",
+)
 
 GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.VIEW: [[is_member]],
@@ -115,11 +124,14 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.RAISE: [[is_member, group_active]],
     GroupAction.RUN_MEETING: [[is_facilitator, group_active]],
     GroupAction.IMPORT_ANNOTATIONS: [[is_facilitator, group_active]],
+    GroupAction.DELETE: [[is_facilitator]],
+    GroupAction.DELETE_READING: [[is_facilitator, group_active, imported_here_to_delete]],
 }
 
 
 def group_permits(membership: Membership | None, action: GroupAction | str, target=None) -> bool:
-    """May this member do this in their group? `target` is the GroupReading for revise_text."""
+    """May this member do this in their group? `target` is the GroupReading for revise_text and
+    delete_reading."""
     if membership is None:
         return False
     return any(
@@ -218,7 +230,8 @@ def group_reading_for_member(request, slug: str, reading_slug: str):
 
 def group_reading_for_facilitator(request, slug: str, reading_slug: str, action: GroupAction):
     """As group_reading_for_member, for a facilitator's action on the group reading
-    (remove_reading, revise_text, open_flag_list): 403 for anyone the table refuses."""
+    (remove_reading, revise_text, delete_reading, open_flag_list): 403 for anyone the table
+    refuses."""
     return group_reading_for(request, slug, reading_slug, action)
 
 

@@ -1,11 +1,11 @@
-from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 
+from accounts.adapter import AccountAdapter as BaseAccountAdapter
 from groups import services
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(BaseAccountAdapter):
     """Lands a person who came through an invitation in their new group after logging in.
 
     It lives in groups (not accounts) because it calls down into the groups' services."""

@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import timedelta
 
 from django import forms
@@ -6,6 +7,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from accounts.models import time_zone_choices
+from commonplace import untrusted
 from groups.models import ReadingGroup
 
 MAX_EMAILS_PER_BATCH = 50
@@ -110,7 +112,10 @@ class ReadingImportForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="…or upload a file",
-        help_text="A .md (Markdown, front matter allowed) or .txt file, up to 2 MB.",
+        help_text=(
+            "A .md (Markdown, front matter allowed) or .txt file, up to "
+            f"{untrusted.size(settings.READING_IMPORT_MAX_BYTES)}."
+        ),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".md,.markdown,.txt,text/plain,text/markdown"}
         ),
@@ -122,7 +127,8 @@ class ReadingImportForm(forms.Form):
         if bool(text.strip()) == bool(upload):
             raise forms.ValidationError("Paste the text or upload a file (one of the two).")
         if upload is not None and upload.size > settings.READING_IMPORT_MAX_BYTES:
-            self.add_error("file", "The file is larger than 2 MB.")
+            limit = untrusted.size(settings.READING_IMPORT_MAX_BYTES)
+            self.add_error("file", f"The file is larger than {limit}.")
         if text.strip() and not data.get("title"):
             self.add_error("title", "Give the pasted text a title.")
         return data
@@ -140,3 +146,26 @@ class ReadingImportForm(forms.Form):
             "title": self.cleaned_data.get("title", "").strip(),
             "author": self.cleaned_data.get("author", "").strip(),
         }
+
+
+def _typed_name(text: str) -> str:
+    """A name as typed to confirm: spaces and case do not count."""
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+class GroupDeleteForm(forms.Form):
+    """Deleting a group asks for its name, typed: a group is not deleted by a slip."""
+
+    confirm_name = forms.CharField(label="Type the group's name to confirm", max_length=200)
+
+    def __init__(self, *args, group: ReadingGroup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group = group
+        self.fields["confirm_name"].help_text = f"The name is “{group.name}”."
+        self.fields["confirm_name"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+    def clean_confirm_name(self):
+        typed = self.cleaned_data["confirm_name"]
+        if _typed_name(typed) != _typed_name(self.group.name):
+            raise forms.ValidationError("That is not the group's name: nothing was deleted.")
+        return typed

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from commonplace.deletion import deletion_prepare
 from groups.access import ensure_writable
 from groups.models import (
     EMAIL_INVITATION_LIFETIME,
@@ -99,6 +100,23 @@ def group_unarchive(*, group: ReadingGroup) -> None:
         group.save(update_fields=["archived_at"])
 
 
+@transaction.atomic
+def group_delete(*, group: ReadingGroup) -> None:
+    """Delete the group and everything of it, at once or not at all: memberships, readings
+    list and the texts it imported, invitations, and (by their foreign keys' cascades) every
+    annotation, reply and private note in it, assignments, meetings, reading progress,
+    notifications and search entries. Archived or not. What the confirmation page says goes
+    is commonplace.deletion's summary of the same cascade.
+
+    The group's readings are locked first: every write to a group's layer ends by counting
+    on them (annotations.services._layer_changed) and holds them until it commits, so a note
+    written meanwhile is either in before the cascade looks, or waits and then finds no
+    group, rather than failing the deletion at its commit."""
+    list(GroupReading.objects.select_for_update().filter(group=group).order_by("pk"))
+    deletion_prepare("group", group)
+    group.delete()
+
+
 # --- readings --------------------------------------------------------------------------------
 
 
@@ -159,6 +177,22 @@ def group_reading_revise(
 def group_reading_remove(*, group: ReadingGroup, reading: Reading) -> None:
     ensure_writable(group)
     GroupReading.objects.filter(group=group, reading=reading).delete()
+
+
+@transaction.atomic
+def group_reading_delete(*, group_reading: GroupReading) -> None:
+    """Delete a text the group imported (only it reads it) with everything on it: the
+    group's annotations and private notes, assignments, agenda items pinning its threads,
+    reading progress and notifications about it."""
+    group = group_reading.group
+    ensure_writable(group)
+    reading = group_reading.reading
+    if reading.owner_group_id != group.pk:
+        raise GroupError("Only a text this group imported can be deleted by it.")
+    # Locked first, as group_delete locks them: a note written meanwhile is in, or waits.
+    list(GroupReading.objects.select_for_update().filter(pk=group_reading.pk))
+    deletion_prepare("reading", group_reading)
+    reading.delete()
 
 
 # --- memberships ------------------------------------------------------------------------------

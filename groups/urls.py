@@ -9,6 +9,7 @@ urlpatterns = [
     path("groups/<slug:group_slug>/settings/", views.settings_view, name="settings"),
     path("groups/<slug:group_slug>/archive/", views.archive, name="archive"),
     path("groups/<slug:group_slug>/unarchive/", views.unarchive, name="unarchive"),
+    path("groups/<slug:group_slug>/delete/", views.delete, name="delete"),
     path("groups/<slug:group_slug>/leave/", views.leave, name="leave"),
     path(
         "groups/<slug:group_slug>/members/<int:user_id>/role/",
@@ -26,6 +27,11 @@ urlpatterns = [
         "groups/<slug:group_slug>/readings/<slug:reading_slug>/remove/",
         views.reading_remove,
         name="reading_remove",
+    ),
+    path(
+        "groups/<slug:group_slug>/readings/<slug:reading_slug>/delete/",
+        views.reading_delete,
+        name="reading_delete",
     ),
     path("groups/<slug:group_slug>/invitations/", views.invitations, name="invitations"),
     path("groups/<slug:group_slug>/invitations/links/", views.link_create, name="link_create"),

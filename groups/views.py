@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from commonplace.confirm import confirmation_page, is_confirmed
+from commonplace.deletion import deletion_summary
+from commonplace.ratelimits import rate_limit
 from groups import services
 from groups.access import (
     GroupAction,
@@ -17,7 +19,13 @@ from groups.access import (
     group_permits,
     group_reading_for_facilitator,
 )
-from groups.forms import EmailInviteForm, GroupForm, InviteLinkForm, ReadingImportForm
+from groups.forms import (
+    EmailInviteForm,
+    GroupDeleteForm,
+    GroupForm,
+    InviteLinkForm,
+    ReadingImportForm,
+)
 from groups.models import EmailInvitation, InviteLink, Membership
 from groups.panels import group_panels
 from readings.importer import ReadingImportError
@@ -52,6 +60,9 @@ def detail(request, group_slug):
     group_readings = list(group.group_readings.select_related("reading", "added_by"))
     for group_reading in group_readings:
         group_reading.can_revise = group_permits(membership, GroupAction.REVISE_TEXT, group_reading)
+        group_reading.can_delete = group_permits(
+            membership, GroupAction.DELETE_READING, group_reading
+        )
     context = {
         "group": group,
         "membership": membership,
@@ -108,6 +119,28 @@ def unarchive(request, group_slug):
     services.group_unarchive(group=group)
     messages.success(request, "The group is active again.")
     return redirect(group)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request, group_slug):
+    """Delete the group: GET says what goes (and what stays), POST with the name typed does it."""
+    group, membership = group_for(request, group_slug, GroupAction.DELETE)
+    form = GroupDeleteForm(request.POST or None, group=group)
+    if request.method == "POST" and form.is_valid():
+        name = group.name
+        services.group_delete(group=group)
+        messages.success(request, f"“{name}” is deleted, with everything in it.")
+        return redirect("home")
+    context = {
+        "group": group,
+        "membership": membership,
+        "form": form,
+        "summary": deletion_summary("group", group),
+        "cancel_url": reverse("groups:settings", args=[group.slug]),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "groups/delete.html", context, status=status)
 
 
 # --- members ----------------------------------------------------------------------------------
@@ -213,6 +246,7 @@ def reading_add(request, group_slug):
 
 @login_required
 @require_POST
+@rate_limit("import")
 def reading_import(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.ADD_READING)
     form = ReadingImportForm(request.POST, request.FILES)
@@ -258,12 +292,16 @@ def reading_remove(request, group_slug, reading_slug):
         request, group_slug, reading_slug, GroupAction.REMOVE_READING
     )
     if not is_confirmed(request):
+        summary = deletion_summary("reading_removal", group_reading)
         return confirmation_page(
             request,
             title=f"Take “{group_reading.reading.title}” off the list?",
-            consequence=(
-                "Members will no longer find it among the group's readings. The group's "
-                "annotations on it are kept, and come back if a facilitator adds it again."
+            consequence=" ".join(
+                [
+                    "Members will no longer find it among the group's readings.",
+                    *(f"{line[:1].upper()}{line[1:]}." for line in summary.kept),
+                    *(f"Deleted: {line}." for line in summary.deleted),
+                ]
             ),
             action="Take it off the list",
             cancel_url=group.get_absolute_url(),
@@ -271,6 +309,28 @@ def reading_remove(request, group_slug, reading_slug):
     services.group_reading_remove(group=group, reading=group_reading.reading)
     messages.success(request, f"“{group_reading.reading.title}” was taken off the group's list.")
     return redirect(group)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reading_delete(request, group_slug, reading_slug):
+    """Delete a text the group imported, with everything on it: GET says what, POST does it."""
+    group, membership, group_reading = group_reading_for_facilitator(
+        request, group_slug, reading_slug, GroupAction.DELETE_READING
+    )
+    if request.method == "POST":
+        title = group_reading.reading.title
+        services.group_reading_delete(group_reading=group_reading)
+        messages.success(request, f"“{title}” is deleted, with everything written on it.")
+        return redirect(group)
+    context = {
+        "group": group,
+        "membership": membership,
+        "reading": group_reading.reading,
+        "summary": deletion_summary("reading", group_reading),
+        "cancel_url": group.get_absolute_url(),
+    }
+    return render(request, "groups/reading_delete.html", context)
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -303,6 +363,7 @@ def _invitations_page(request, group, membership, *, link_form=None, email_form=
 
 @login_required
 @require_POST
+@rate_limit("invitation_link")
 def link_create(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = InviteLinkForm(request.POST)
@@ -344,6 +405,7 @@ def link_revoke(request, group_slug, link_id):
 
 @login_required
 @require_POST
+@rate_limit("invitation_email")
 def email_invite(request, group_slug):
     group, membership = group_for(request, group_slug, GroupAction.INVITE)
     form = EmailInviteForm(request.POST)

@@ -15,12 +15,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.conf import settings
 from django.utils import timezone
 
-#: The largest file accepted (bytes).
-MAX_FILE_BYTES = 5 * 1024 * 1024
+from commonplace import untrusted
+
+#: The largest file accepted (bytes): settings.ANNOTATION_IMPORT_MAX_BYTES.
+MAX_FILE_BYTES = settings.ANNOTATION_IMPORT_MAX_BYTES
 #: The most annotations one file may hold (replies and page notes included).
-MAX_ANNOTATIONS = 1000
+MAX_ANNOTATIONS = settings.ANNOTATION_IMPORT_MAX_ANNOTATIONS
 #: An import key longer than this (the model's column) is replaced by its digest.
 MAX_KEY_LENGTH = 255
 #: Other clients' selectors kept with an annotation (RangeSelector, ...): at most this much
@@ -87,19 +90,17 @@ def load_json(data: bytes):
     if not data.strip():
         raise ImportFileError("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        raise ImportFileError(f"The file is larger than {untrusted.size(MAX_FILE_BYTES)}.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError("The file is not UTF-8 text: is it really a JSON file?") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ImportFileError(
-            f"The file is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-        ) from None
-    except RecursionError:
-        raise ImportFileError("The file's JSON is nested too deeply to be annotations.") from None
+        # Valid, no deeper than settings.JSON_MAX_DEPTH, and no NUL or lone surrogate in any
+        # string (which no database or page could take): commonplace.untrusted.
+        return untrusted.loads(text, what="The file")
+    except untrusted.BadInput as error:
+        raise ImportFileError(str(error)) from None
 
 
 def check_count(count: int) -> None:

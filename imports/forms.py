@@ -1,5 +1,6 @@
 from django import forms
 
+from commonplace import untrusted
 from imports.formats import MAX_FILE_BYTES
 from imports.previews import TOKEN_PATTERN
 
@@ -9,7 +10,7 @@ class ImportUploadForm(forms.Form):
         label="The file of annotations",
         help_text=(
             "A W3C Web Annotation file (.jsonld or .json) or a Hypothesis export (.json), up to "
-            f"{MAX_FILE_BYTES // (1024 * 1024)} MB. You see what it holds before anything is "
+            f"{untrusted.size(MAX_FILE_BYTES)}. You see what it holds before anything is "
             "imported."
         ),
         widget=forms.ClearableFileInput(
@@ -21,7 +22,7 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB."
+                f"The file is larger than {untrusted.size(MAX_FILE_BYTES)}."
             )
         return upload
 

@@ -13,6 +13,7 @@ from django.template.defaultfilters import filesizeformat, pluralize
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotations.w3c import container_path
+from commonplace.ratelimits import rate_limit
 from groups.access import GroupAction, group_reading_for_facilitator
 from imports.formats import MAX_ANNOTATIONS, ImportFileError
 from imports.forms import ImportConfirmForm, ImportUploadForm
@@ -50,6 +51,7 @@ def _plan(request, membership, group_reading, data: bytes):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limit("import", methods={"POST"})
 def start(request, group_slug, reading_slug):
     """The upload form; a file posted to it is read and previewed (nothing is written)."""
     group, membership, group_reading = _group_reading(request, group_slug, reading_slug)
@@ -84,6 +86,7 @@ def start(request, group_slug, reading_slug):
 
 @login_required
 @require_POST
+@rate_limit("import")
 def confirm(request, group_slug, reading_slug):
     """Import what the preview showed, all or nothing, then go to the reading."""
     group, membership, group_reading = _group_reading(request, group_slug, reading_slug)

@@ -13,3 +13,9 @@ class MeetingsConfig(AppConfig):
 
         panels.connect()
         live.connect()
+
+        # What deleting a group, a reading or an account says about meetings
+        # (commonplace/deletion.py).
+        from meetings import deletion
+
+        deletion.connect()

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from annotations.access import annotation_for_reader
 from annotations.models import Annotation
 from commonplace.confirm import confirmation_page, is_confirmed
+from commonplace.ratelimits import rate_limit, secret_key
 from groups.access import GroupAction, group_check, group_for, group_permits
 from meetings import services
 from meetings.access import agenda_item_for, meeting_for
@@ -384,6 +385,7 @@ def calendar_revoke(request):
 
 
 @require_safe
+@rate_limit("calendar_feed", key=lambda request, key: secret_key("feed", key))
 def calendar_feed(request, key):
     """The iCalendar feed of a live key: the meetings and due dates of its owner's groups.
     No session needed (calendar apps have none): the key is the credential. An unknown or

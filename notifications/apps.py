@@ -11,3 +11,9 @@ class NotificationsConfig(AppConfig):
 
         receivers.connect()
         panels.connect()
+
+        # What deleting a group or an account says about notifications
+        # (commonplace/deletion.py).
+        from notifications import deletion
+
+        deletion.connect()

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from annotations.models import Annotation
+from annotations.models import FORMER_MEMBER_LABEL, Annotation
 from assignments.times import due_label, due_relative, moment, zone_named
 from meetings.times import when_label
 from notifications.models import Kind, Notification
@@ -52,8 +52,13 @@ def plain(html: str, length: int = WORDS_LENGTH) -> str:
     return Truncator(" ".join(unescape(strip_tags(html or "")).split())).chars(length)
 
 
+# Who did it, when their account is gone (the permission table's “former member”, as the
+# subject of a sentence). Every notification with an actor had one when it was made.
+FORMER_MEMBER = f"A {FORMER_MEMBER_LABEL}"
+
+
 def _name(user) -> str:
-    return user.public_name if user is not None else "Someone"
+    return user.public_name if user is not None else FORMER_MEMBER
 
 
 def _what(item: Annotation | None) -> str:
@@ -112,7 +117,7 @@ def _describe(notification: Notification, *, zone_name: str, now: datetime) -> D
             else:
                 headline = f"{actor} marked an answer to your question"
         elif n.kind == Kind.FLAG:
-            whose = f"{_name(item.author)}'s" if item.author_id else "a"
+            whose = f"{_name(item.author)}'s" if item.author_id else f"a {FORMER_MEMBER_LABEL}'s"
             headline = f"{actor} flagged {whose} {'reply' if item.parent_id else 'note'}"
             detail = f"Reason: “{n.note}”" if n.note else ""
         elif n.event == "thread":

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import Truncator
 
-from notifications.describe import describe
+from notifications.describe import FORMER_MEMBER, describe
 from notifications.models import Kind, Notification
 from notifications.tokens import unsubscribe_token
 
@@ -101,7 +101,7 @@ def _writer(notification: Notification) -> str:
     answer, or flagged it), named as the permission table names them."""
     item = notification.annotation
     if item is None or item.author is None:
-        return "Someone"
+        return FORMER_MEMBER
     return item.author.public_name
 
 

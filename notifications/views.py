@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import User
 from annotations.access import annotation_for_reader
+from commonplace.ratelimits import rate_limit, secret_key
 from groups.access import group_for_member
 from groups.models import Membership
 from notifications import services
@@ -31,7 +32,8 @@ STYLESHEET = "css/notifications.css"
 
 def _back(request, fallback: str) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: anything else ("1", a view's name) is no address to go back to.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -210,6 +212,7 @@ def mute_thread(request, group_slug, reading_slug, annotation_id):
 
 @csrf_exempt  # RFC 8058: the mail client POSTs without a session, so without a CSRF token
 @require_http_methods(["GET", "POST"])
+@rate_limit("unsubscribe", key=lambda request, token: secret_key("unsubscribe", token))
 def unsubscribe(request, token):
     """One-click unsubscribe: a POST (the mail client's, or the page's button) turns that
     kind of email off, with no log-in; a GET shows what the button will do. A token not made

@@ -38,6 +38,9 @@ class SearchEntry(models.Model):
             # (SQLite has no GIN), which falls back to GIN on the vector alone where
             # btree_gin cannot be installed.
             GinIndex(fields=["group_id", "vector"], name="search_entry_group_vector"),
+            # A group's entries newest first: a common word's newest matches without reading
+            # them all (search/query.py, RANKED).
+            models.Index(fields=["group_id", "-annotation_id"], name="search_entry_group_newest"),
         ]
 
     def __str__(self) -> str:

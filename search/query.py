@@ -10,7 +10,8 @@ with). The filters narrow that set; the words then match:
 
 - on PostgreSQL, against the stored tsvector of search.models.SearchEntry: the group's
   matches ranked by ts_rank (body and tags weigh more than the quoted passage; ties newest
-  first), then asked of that set, by id, best first (the words are marked by ts_headline);
+  first; past RANKED matches, the newest RANKED), then asked of that set, by id, best
+  first (the words are marked by ts_headline);
 - on SQLite, as case-insensitive substrings of the body, the quoted passage or a tag, newest
   first, marked in Python (search/marking.py).
 
@@ -45,6 +46,8 @@ PAGE_SIZE = 20
 # and a common word costs a bounded number of permission checks.
 MAX_RESULTS = 500
 MAX_PAGE = MAX_RESULTS // PAGE_SIZE
+# Ranked at most (PostgreSQL): past this many matches, the newest this many.
+RANKED = 2000
 
 # ts_headline's options: a note's words in up to two fragments around what was found (or its
 # first words when only its passage or tags matched); the passage the same way, longer.
@@ -227,18 +230,26 @@ def _ranked_ids(membership: Membership, criteria: Criteria) -> list[int]:
     # The group's matches ranked in the index's table first (the fence, OFFSET 0, keeps the
     # sort inside), then the permission table asked of each in that order until enough are
     # found: a common word costs one sort of its matches and MAX_RESULTS lookups, not a
-    # lookup per match.
+    # lookup per match. A word in more than RANKED of the group's notes ranks the newest
+    # RANKED of them: walking the group's entries newest first (search_entry_group_newest)
+    # stops after RANKED matches, where ranking every match of a word in nearly every note
+    # of a group of 100,000 cost 6x the reading page. For a rarer word the planner reads its
+    # matches from the GIN index instead; the tsquery is written out in each place (not a
+    # joined subquery) so that it can tell which.
     visible_sql, visible_params = found.values("pk").query.sql_with_params()
     tsquery, tsquery_params = tsquery_sql(criteria.query)
     # ::bigint: the GIN index's btree_gin class compares bigint with bigint only (with an
     # integer parameter the group is not in the index condition and every group's matches are
     # read: 280 ms instead of 8 at 1M annotations).
-    reading = "AND e.reading_id = %s::bigint" if criteria.reading_id is not None else ""
+    reading = "AND n.reading_id = %s::bigint" if criteria.reading_id is not None else ""
+    table = SearchEntry._meta.db_table
     sql = (
         "SELECT r.id FROM ("
-        " SELECT e.annotation_id AS id, ts_rank(e.vector, q.q) AS rank"
-        f" FROM {SearchEntry._meta.db_table} e, (SELECT {tsquery} AS q) q"
-        f" WHERE e.group_id = %s::bigint {reading} AND e.vector @@ q.q"
+        f" SELECT e.annotation_id AS id, ts_rank(e.vector, {tsquery}) AS rank FROM {table} e"
+        " WHERE e.annotation_id IN ("
+        f"  SELECT n.annotation_id FROM {table} n"
+        f"  WHERE n.group_id = %s::bigint {reading} AND n.vector @@ {tsquery}"
+        "   ORDER BY n.annotation_id DESC LIMIT %s)"
         " ORDER BY rank DESC, id DESC OFFSET 0"
         f") r WHERE r.id IN ({visible_sql}) ORDER BY r.rank DESC, r.id DESC LIMIT %s"
     )
@@ -246,6 +257,8 @@ def _ranked_ids(membership: Membership, criteria: Criteria) -> list[int]:
         *tsquery_params,
         membership.group_id,
         *([criteria.reading_id] if reading else []),
+        *tsquery_params,
+        RANKED,
         *visible_params,
         MAX_RESULTS + 1,
     ]

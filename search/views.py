@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from commonplace.ratelimits import rate_limit
 from groups.access import group_for_member
 from search.forms import Choices, SearchForm
 from search.query import PAGE_SIZE, search, tag_seen
@@ -16,6 +17,7 @@ def _page_number(request) -> int:
 
 @login_required
 @require_safe
+@rate_limit("search")
 def results(request, group_slug):
     """Search the group's notes: the form, and a page of what it finds (search/query.py)."""
     group, membership = group_for_member(request, group_slug)

@@ -51,6 +51,16 @@ def _fresh_cache(settings):
     }
 
 
+@pytest.fixture
+def no_rate_limits(settings):
+    """Every rate limit off (settings RATE_LIMITS, allauth's too), as COMMONPLACE_RATE_LIMITS=off
+    turns them off: only for a test that needs volume, many writes at once as a load would
+    make. Every other test runs with the limits on (tests/test_rate_limits.py)."""
+    settings.RATE_LIMITS_ENABLED = False
+    settings.RATELIMIT_ENABLE = False
+    settings.ACCOUNT_RATE_LIMITS = False
+
+
 def pytest_report_header(config):
     where = connection.settings_dict.get("HOST") or "local file or memory"
     return f"database: {connection.vendor} ({connection.settings_dict['ENGINE']}, {where})"

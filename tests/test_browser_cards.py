@@ -332,6 +332,23 @@ def test_a_hidden_thread_says_so_to_the_facilitator(
     expect(card(page, comment).locator(".mcard__badge--hidden")).to_have_text("Hidden")
 
 
+def test_an_imported_thread_says_who_wrote_it_originally(
+    transactional_db, essay, group, member, facilitator, page, login
+):
+    from datetime import UTC, datetime
+
+    from annotations.models import Annotation
+
+    comment = comment_on(essay, group, facilitator, "socialism from below", "Brought over.")
+    Annotation.objects.filter(pk=comment.pk).update(
+        original_author="Rosa Luxemburg", original_created_at=datetime(2024, 3, 1, 12, tzinfo=UTC)
+    )
+    open_card_reading(page, login, member, group, essay)
+    expect(card(page, comment).locator(".mcard__original")).to_have_text(
+        "originally by Rosa Luxemburg, 1 Mar 2024"
+    )
+
+
 # --- phones and busy pages -------------------------------------------------------------------
 
 

@@ -39,6 +39,8 @@ EXPECTED = {
     GroupAction.RAISE: ((Y, Y), (N, N)),
     GroupAction.RUN_MEETING: ((N, Y), (N, N)),
     GroupAction.IMPORT_ANNOTATIONS: ((N, Y), (N, N)),
+    GroupAction.DELETE: ((N, Y), (N, Y)),
+    GroupAction.DELETE_READING: ((N, Y), (N, N)),
 }
 CELLS = [
     (action, role, archived)
@@ -169,6 +171,16 @@ def door(action, group, minutes, member):
             "get",
             reverse("imports:start", args=[slug, minutes.reading.slug]),
             None,
+        ),
+        GroupAction.DELETE: (
+            "post",
+            reverse("groups:delete", args=[slug]),
+            {"confirm_name": group.name},
+        ),
+        GroupAction.DELETE_READING: (
+            "post",
+            reverse("groups:reading_delete", args=[slug, minutes.reading.slug]),
+            {},
         ),
     }[action]
 

@@ -41,6 +41,7 @@ SKIPPED_NAMES = {
     "annotations:vocabulary": "the W3C API's JSON-LD context: the same public document for all",
     "accounts:profile": "the signed-in person's own account",
     "accounts:tokens": "the signed-in person's own API tokens (revoking one is walked)",
+    "accounts:delete": "deletes the signed-in person's own account (tests/test_deletion.py)",
     "groups:create": "starts a new group: no existing group's data",
     "meetings:calendar": "the signed-in person's own calendar address (no group's data)",
     "meetings:calendar_create": "makes the signed-in person's own calendar address",
@@ -108,6 +109,8 @@ INTRUDER_POST = {
     "body": "An intruder's comment.",
     "comment": "An intruder's comment.",
     "exact": "socialism",
+    # the walled group's name, typed as deleting it asks (so a missing wall would delete it)
+    "confirm_name": "Tuesday Reading Circle",
 }
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -648,6 +651,10 @@ FACILITATOR_ACTIONS = [
     ("reading_add", "POST", ()),
     ("reading_import", "POST", ()),
     ("reading_remove", "POST", ("reading_slug",)),
+    ("reading_delete", "GET", ("reading_slug",)),
+    ("reading_delete", "POST", ("reading_slug",)),
+    ("delete", "GET", ()),
+    ("delete", "POST", ()),
     ("invitations", "GET", ()),
     ("link_create", "POST", ()),
     ("link_revoke", "POST", ("link_id",)),

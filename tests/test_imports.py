@@ -241,6 +241,30 @@ def test_an_imported_note_shows_who_wrote_it_originally_and_when(group, essay, f
     assert "originally by Rosa Luxemburg" in fragment
 
 
+def test_the_margin_cards_and_the_whole_reading_list_say_so_too(group, essay, facilitator, member):
+    """The cards beside the text come from the layer's rows, the discussions above it from
+    the cached layer: both carry "originally by", as the thread does."""
+    import_file(signed_in(facilitator), group, essay, HYPOTHESIS.read_bytes())
+    made = by_key(group, essay)
+    curly, page_note = made["hypothesis:Hq1curlyQUOTES"], made["hypothesis:Hq4pageNote"]
+    assert page_note.original_author and page_note.is_page_note
+    client = signed_in(member)
+    data = client.get(reverse("annotations:layer", args=[group.slug, essay.slug])).json()
+    column = data["columns"].index("original")
+    said = {row[0]: row[column] for row in data["rows"]}
+    assert said[curly.pk] == "originally by Rosa Luxemburg, 1 Mar 2024"
+    assert said[page_note.pk].startswith(f"originally by {page_note.original_author}")
+    written_here = create(group, essay, member, body="Mine.")
+    data = client.get(reverse("annotations:layer", args=[group.slug, essay.slug])).json()
+    assert {row[0]: row[column] for row in data["rows"]}[written_here.pk] is None
+
+    page = client.get(reverse("annotations:reading", args=[group.slug, essay.slug])).content
+    notes = page.decode().split('id="discussions"')[1].split("</section>")[0]
+    assert f"originally by {page_note.original_author}" in notes
+    threads = client.get(reverse("annotations:threads", args=[group.slug, essay.slug]))
+    assert "originally by Rosa Luxemburg" in threads.content.decode()
+
+
 def test_importing_the_same_file_twice_adds_nothing(group, essay, facilitator):
     client = signed_in(facilitator)
     import_file(client, group, essay, HYPOTHESIS.read_bytes())
@@ -675,7 +699,8 @@ def test_hostile_text_is_cleaned_names_and_dates_checked(group, essay, facilitat
                 "id": "evil",
                 "text": '<script>alert(1)</script>[x](javascript:alert(2)) <img src=x onerror="y">',
                 "user": "acct:eve@hypothes.is",
-                "user_info": {"display_name": "Eve\u202e\u0000 <b>Evil</b>\n" + "e" * 300},
+                # (A NUL anywhere refuses the whole file: tests/test_input_limits.py.)
+                "user_info": {"display_name": "Eve\u202e\u0007 <b>Evil</b>\n" + "e" * 300},
                 "created": "not a date",
                 "tags": ["<b>x</b>", "a\u200bb"],
                 "target": [{"selector": [{"type": "TextQuoteSelector", "exact": QUOTE}]}],

@@ -364,6 +364,18 @@ def test_more_of_the_words_rank_higher_and_ties_go_newest_first(maria, group, es
 
 
 @needs_postgres
+def test_past_so_many_matches_the_newest_are_ranked(maria, group, essay, member, monkeypatch):
+    """A word in nearly every note of a large group ranks its newest RANKED matches (the walk
+    stops there), not all of them: the best of the older ones is left for more words."""
+    monkeypatch.setattr("search.query.RANKED", 3)
+    best_but_oldest = create(group, essay, member, body="A quokka, quokka, quokka.")
+    newer = [create(group, essay, member, quote=OUTSIDE, body="A quokka.") for _ in range(3)]
+    assert found(maria, group, q="quokka") == [n.pk for n in reversed(newer)]
+    monkeypatch.setattr("search.query.RANKED", 10)
+    assert found(maria, group, q="quokka")[0] == best_but_oldest.pk
+
+
+@needs_postgres
 def test_a_quoted_phrase_matches_the_words_in_order(maria, group, essay, member):
     phrase = create(group, essay, member, body="Reform and revolution, again.")
     create(group, essay, member, quote=OUTSIDE, body="Revolution and reform, the other way.")
@@ -494,8 +506,11 @@ def test_the_migration_backfills_what_was_written_before_it(maria, group, essay,
 
 @needs_postgres
 def test_the_index_finds_one_groups_matches_without_reading_the_others(maria, group, essay, member):
-    """The GIN index holds (group, words): the ranked query must put both in its index
-    condition, or a common word reads every group's matches (280 ms at 1M annotations)."""
+    """The GIN index holds (group, words) and the btree (group, newest first): the ranked
+    query must put the group in its index condition, or a common word reads every group's
+    matches (280 ms at 1M annotations)."""
+    import re
+
     from django.test.utils import CaptureQueriesContext
 
     create(group, essay, member, body="A quokka.")
@@ -506,7 +521,7 @@ def test_the_index_finds_one_groups_matches_without_reading_the_others(maria, gr
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + ranked)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Cond: ((group_id = " in plan, plan
+    assert re.search(r"Index Cond: \(+group_id = '\d+'::bigint", plan), plan
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -633,11 +648,8 @@ def test_only_leaving_words_out_is_refused(maria, group):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"q": "quok\x00ka"}, "The search cannot contain NUL characters."),
-        ({"q": "quokka", "tag": "a\x00b"}, "A tag cannot contain NUL characters."),
-        ({"q": "quokka", "member": "maria\x00"}, "Nobody of that name is a member of this group."),
+        # A NUL anywhere in the address is refused before the page (400): test_input_limits.py.
         ({"q": "quokka", "from": "2026-02-30"}, "Enter a date as year-month-day"),
-        ({"q": "quokka", "to": "\x00"}, "Enter a date as year-month-day"),
         ({"q": "quokka", "from": "0001-01-01"}, "Choose a day between 1900 and 9000."),
         ({"q": "quokka", "to": "9999-12-31"}, "Choose a day between 1900 and 9000."),
         (

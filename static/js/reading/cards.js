@@ -399,7 +399,7 @@ export function createCards(page, panel) {
   function fill(el, item) {
     const words = item.motivation === "highlighting" ? null : excerpts.get(item.id);
     const open = item.id === expanded;
-    const shows = JSON.stringify([item.replies, item.answered, item.hidden, item.deleted, item.new, item.tags, words, open, item.author]);
+    const shows = JSON.stringify([item.replies, item.answered, item.hidden, item.deleted, item.new, item.tags, words, open, item.author, item.original]);
     if (drawn.get(el) === shows) return;
     drawn.set(el, shows);
     const classes = ["mcard"];
@@ -441,7 +441,9 @@ export function createCards(page, panel) {
     }
 
     const head = el.querySelector(".mcard__head");
-    head.replaceChildren(meta, " ", excerpt, " ", footer);
+    // An imported note says who wrote it where it came from (the author here imported it).
+    const original = item.original && !item.deleted ? [span("mcard__original", item.original), " "] : [];
+    head.replaceChildren(meta, " ", ...original, excerpt, " ", footer);
     head.setAttribute("aria-expanded", String(open));
   }
 

@@ -66,6 +66,8 @@ export function itemsFromRows({ columns, rows, people = [], tags = [] }) {
     // discussion prompt this is (or null); `new`, written to since the viewer's last visit.
     if ("prompt" in at) item.prompt = column(row, "prompt") ?? null;
     if ("new" in at) item.new = Boolean(column(row, "new"));
+    // `original`: an imported note's "originally by <name>, <date>" (or null).
+    if ("original" in at) item.original = column(row, "original") ?? null;
     return item;
   });
 }

@@ -218,6 +218,13 @@ export function createPanel(page) {
         if (!replies) return close();
       }
     }
+    if (response.status === 429) {
+      // Over a rate limit: say which and for how long (templates/429.html); the text stays.
+      if (button) button.disabled = false;
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const limit = doc.querySelector("[data-rate-limit-message]")?.textContent;
+      return form.append(say(limit ?? "Too many at once: wait a minute, then send it again."));
+    }
     if (!response.ok && response.status !== 400) {
       if (button) button.disabled = false;
       return form.append(say("That did not work. Reload the page and try again."));
