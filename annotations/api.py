@@ -124,7 +124,8 @@ def api_view(methods: list[str]):
             except PermissionDenied as error:
                 return error_response(403, str(error) or "Not allowed.")
 
-        # Requests refused before the view runs (too large, a NUL in the address) answer JSON.
+        # Requests refused before the view runs (too large, a NUL in the address) answer JSON,
+        # and so does a database outage (commonplace/outage.py).
         setattr(wrapper, untrusted.ANSWERS_JSON, True)
         return wrapper
 

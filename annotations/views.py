@@ -40,6 +40,7 @@ from annotations.models import Annotation, Flag
 from assignments.models import Assignment
 from assignments.times import due_label, due_relative, zone_named
 from commonplace.confirm import confirmation_page, is_confirmed
+from commonplace.outage import answers_json
 from commonplace.ratelimits import rate_limit
 from groups.access import (
     GroupAction,
@@ -670,6 +671,7 @@ def _plain(html: str) -> str:
     return " ".join(unescape(strip_tags(html)).split())
 
 
+@answers_json  # polled by the page's script: a database outage answers it in JSON too
 @login_required
 @require_safe
 def version(request, group_slug, reading_slug):

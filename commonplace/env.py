@@ -61,6 +61,10 @@ def _sqlite(path) -> dict:
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": dict(SQLITE_OPTIONS)}
 
 
+# Seconds to wait for PostgreSQL to accept a connection (see database_from_url).
+CONNECT_TIMEOUT = 5
+
+
 def database_from_url(url: str, base_dir) -> dict:
     """Turn DATABASE_URL into a DATABASES entry: sqlite:///path or postgres://user@host:port/name."""
     if not url:
@@ -76,6 +80,10 @@ def database_from_url(url: str, base_dir) -> dict:
         # Our queries are small and many: JIT compiling them costs more than it saves (15-28
         # ms a query at a million rows, measured by make bench). ?options=... overrides it.
         options.setdefault("options", "-c jit=off")
+        # A database that does not answer (a network cut, a host down) must not hold a worker
+        # until TCP gives up, minutes later: after this many seconds the request answers 503
+        # (commonplace/outage.py). ?connect_timeout=... overrides it.
+        options.setdefault("connect_timeout", str(CONNECT_TIMEOUT))
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),

@@ -9,6 +9,8 @@ from commonplace import views
 # 403 to a signed-in person who is not staff. allauth answers its own limits with handler429.
 admin.site.login = secure_admin_login(admin.site.login)
 handler429 = "commonplace.ratelimits.allauth_too_many_requests"
+# A database outage that escapes commonplace.outage's middleware is a 503, not a 500.
+handler500 = "commonplace.outage.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -120,7 +120,7 @@ def test_it_parses_a_postgres_url_with_user_password_host_port_and_name(tmp_path
     assert config["HOST"] == "db.example.org"
     assert config["PORT"] == "6543"
     assert config["NAME"] == "commonplace"
-    assert config["OPTIONS"] == {"options": "-c jit=off"}
+    assert config["OPTIONS"] == {"options": "-c jit=off", "connect_timeout": "5"}
 
 
 def test_it_unquotes_postgres_credentials_and_keeps_query_options(tmp_path):
@@ -133,7 +133,18 @@ def test_it_unquotes_postgres_credentials_and_keeps_query_options(tmp_path):
     assert config["HOST"] == "127.0.0.1"
     assert config["PORT"] == ""
     assert config["NAME"] == "my db"
-    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
+    assert config["OPTIONS"] == {
+        "sslmode": "require",
+        "options": "-c jit=off",
+        "connect_timeout": "5",
+    }
+
+
+def test_a_postgres_url_may_set_its_own_connect_timeout(tmp_path):
+    # An unreachable database answers 503 after connect_timeout seconds, not minutes later.
+    config = database_from_url("postgres://db.example.org/commonplace?connect_timeout=2", tmp_path)
+
+    assert config["OPTIONS"]["connect_timeout"] == "2"
 
 
 def test_a_postgres_url_without_credentials(tmp_path):
