@@ -11,7 +11,9 @@ URL keyword is filled with a real object of the walled group; a keyword the walk
 not know makes it fail until someone teaches `group_object_makers` below how to make one.
 """
 
+import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
@@ -504,9 +506,14 @@ def changes(before: dict, after: dict) -> list[str]:
 # --- the checks --------------------------------------------------------------------------
 
 
+WALKED = Counter()  # (route, method, who) -> requests sent: SECURITY.md's figure
+
+
 def send(client, method: str, url: str):
     """The answer to `method` at `url`. An invitation token's URL only ever redirects to the
     token-free page that says what it opens (groups.views.join): that page is the answer."""
+    who = getattr(getattr(client, "session", None), "get", lambda key: None)("_auth_user_id")
+    WALKED[(resolve(urlsplit(url).path).route, method, who)] += 1
     response = _send(client, method, url)
     if TOKEN_ROUTE.match(url) and response.status_code == 302:
         assert response["Referrer-Policy"] == "no-referrer"
@@ -773,3 +780,13 @@ def test_every_mutating_view_rejects_get(client, world, name):
 
     assert response.status_code == 405
     assert not changes(before, snapshot())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def walked_figure():
+    """With WALLS_FIGURE=<path>, writes how many URL x method x persona combinations the walk
+    sent (and requests in all) there, for SECURITY.md."""
+    yield
+    if path := os.environ.get("WALLS_FIGURE"):
+        with open(path, "w") as out:
+            out.write(f"{len(WALKED)} combinations, {sum(WALKED.values())} requests\n")
