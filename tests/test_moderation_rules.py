@@ -36,6 +36,15 @@ from groups.services import (
     membership_set_role,
 )
 from tests.annotating import create, reply_to
+from tests.test_imports import (
+    HYPOTHESIS,
+    confirm_url,
+    hypothesis_data,
+    import_file,
+    signed_in,
+    token_of,
+    upload,
+)
 
 
 def url(name, item, *args):
@@ -169,13 +178,48 @@ def test_a_thread_hidden_while_someone_writes_refuses_the_reply_in_the_service(
     assert replies_count() == before
 
 
-def test_an_import_does_not_reply_under_a_hidden_thread(group, hidden_thread, facilitator):
-    """The importer goes under an existing note only where the table lets its facilitator
-    reply (imports.services asks permits(reply))."""
-    root, answer = hidden_thread
-    viewer = member_of(group, facilitator)
-    assert not permits(viewer, Action.REPLY, root)
-    assert not permits(viewer, Action.REPLY, answer)
+def late_reply_file() -> dict:
+    data = hypothesis_data()
+    data["annotations"].append(
+        {
+            "id": "HqNewReply",
+            "text": "A late reply.",
+            "references": ["Hq1curlyQUOTES", "Hq2replyOne"],
+            "user": "acct:ana@hypothes.is",
+            "created": "2024-04-01T08:00:00+00:00",
+        }
+    )
+    return data
+
+
+def hide_imported_thread(facilitator):
+    root = Annotation.objects.get(import_key="hypothesis:Hq1curlyQUOTES")
+    services.annotation_hide(annotation=root, by=facilitator, note="Off topic")
+    return root
+
+
+def test_an_import_does_not_reply_under_a_hidden_thread(group, essay, facilitator):
+    """The importer goes under a note already here only where the table lets its
+    facilitator reply: a hidden thread's reply is left out, with the reason."""
+    client = signed_in(facilitator)
+    import_file(client, group, essay, HYPOTHESIS.read_bytes())
+    hide_imported_thread(facilitator)
+    preview = upload(client, group, essay, json.dumps(late_reply_file()).encode())
+    assert "not open to your reply" in preview.content.decode()
+    client.post(confirm_url(group, essay), {"preview": token_of(preview)})
+    assert not Annotation.objects.filter(import_key="hypothesis:HqNewReply").exists()
+
+
+def test_a_thread_hidden_between_preview_and_import_takes_no_reply(group, essay, facilitator):
+    """The import plans again when confirmed, as things are then (and annotation_create asks
+    once more under its lock, as the service test above shows)."""
+    client = signed_in(facilitator)
+    import_file(client, group, essay, HYPOTHESIS.read_bytes())
+    preview = upload(client, group, essay, json.dumps(late_reply_file()).encode())
+    assert "not open to your reply" not in preview.content.decode()
+    hide_imported_thread(facilitator)
+    client.post(confirm_url(group, essay), {"preview": token_of(preview)})
+    assert not Annotation.objects.filter(import_key="hypothesis:HqNewReply").exists()
 
 
 def test_showing_the_thread_again_reopens_it(client, hidden_thread, member, facilitator):
