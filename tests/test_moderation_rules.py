@@ -420,6 +420,11 @@ def test_the_group_page_offers_no_member_controls_when_archived(client, archived
     html = client.get(detail(archived)).content.decode()
     assert "Make facilitator" not in html
     assert "/remove/" not in html
+    assert "unarchive it to change who is in it" in html
+    group_unarchive(group=archived)
+    html = client.get(detail(archived)).content.decode()
+    assert "Make facilitator" in html  # the member's controls are back
+    assert "unarchive it to change who is in it" not in html
 
 
 def test_a_member_may_still_leave_and_a_link_may_still_be_turned_off(
