@@ -5,7 +5,8 @@ The author has the note open in two places: the reading page's panel (the script
 edit form with fetch) and the plain edit page (no script involved). Each edit carries the
 version its form was drawn from, so the later one, drawn before the first was saved, is
 refused (412): its page says so, shows the version saved meanwhile and keeps its text in the
-editor, to save over it or drop.
+editor, to save over it or drop. A reply refused in the panel (its thread hidden meanwhile)
+is told why, and keeps its words too.
 """
 
 import pytest
@@ -85,3 +86,30 @@ def test_the_loser_of_two_concurrent_edits_is_told_and_keeps_their_text(
     assert note.body == "Panel again."
     # Chromium logs every 4xx answer to a fetch; the 412 was the point. Nothing else.
     assert [p for p in problems if "status of 412" not in p] == []
+
+
+def test_a_reply_refused_in_the_panel_says_why_and_keeps_its_words(
+    transactional_db, essay, group, member, facilitator, page, second_page, login
+):
+    """The same for a reply: a facilitator hides the thread while its author writes one."""
+    note = comment_on(essay, group, member, "socialism from below", "Off the point.")
+    problems = watch(page)
+    open_reading(page, login, member, group, essay)
+    page.locator(f"mark.hl-{note.pk}").first.click()
+    page.locator(f"{PANEL} [data-reply-form] textarea").fill("One more thing.")
+
+    login(second_page, facilitator)
+    second_page.goto(f"{reading_url(group, essay)}threads/{note.pk}/")
+    second_page.locator(f"#a-{note.pk} summary", has_text="Hide").click()
+    second_page.get_by_label("Note to the author").fill("Off topic")
+    second_page.get_by_role("button", name="Hide it").click()
+    expect()(second_page.locator(f"#a-{note.pk} .note__hidden-note")).to_be_visible()
+
+    page.locator(f"{PANEL} [data-reply-form]").get_by_role("button", name="Reply").click()
+    refused = page.locator(f"{PANEL} [data-reply-refused]")
+    expect()(refused).to_contain_text("A facilitator hid this thread: it takes no more replies.")
+    expect()(refused).to_be_focused()
+    expect()(refused.locator("textarea")).to_have_value("One more thing.")
+    expect()(page.locator(f"{PANEL} [data-reply-form]")).to_have_count(0)
+    assert not note.children.exists()
+    assert [p for p in problems if "status of 403" not in p] == []
