@@ -456,6 +456,9 @@ class Judge:
         return _username(item, author) if self(Action.SEE_AUTHOR, item) else ""
 
 
+ACTIONS = frozenset(Action)  # StrEnum members: "edit" in ACTIONS
+
+
 class Allowed(dict):
     """What a viewer may do to one item, for templates: `{% if a.can.edit %}`. Each action
     is asked of the table when first looked up (some, like make_private, read the database:
@@ -466,7 +469,7 @@ class Allowed(dict):
         self.viewer, self.item = viewer, item
 
     def __missing__(self, key):
-        if key not in Action._value2member_map_:
+        if key not in ACTIONS:
             return False
         answer = self[key] = permits(self.viewer, key, self.item)
         return answer
