@@ -13,10 +13,12 @@ membership of the annotation's group (outsiders never get this far: the group's 
 |              | it is shared with the group, and the viewer is a facilitator                  |
 |              | (and a deleted one only while the viewer may see one of its replies)          |
 | see_author   | the viewer may see it, and it is not deleted                                  |
-| reply        | the viewer may see it and its thread's root, it is not deleted, the group is  |
-|              | active                                                                        |
-|              | the viewer may see it, it is a thread's root, the group is active             |
+| reply        | the viewer may see it and its thread's root, neither is hidden, it is not     |
+|              | deleted, the group is active                                                  |
+|              | the viewer may see it, it is a thread's root, not hidden, the group is active |
 | edit         | the viewer wrote it, it is not deleted, the group is active                   |
+| make_private | the viewer wrote it, it is a thread's root, not deleted, the group is active, |
+|              | no flag on it or in its thread is open, nobody else has replied in its thread |
 | delete       | the viewer wrote it, it is not deleted, the group is active                   |
 | plus_one     | the viewer may see it, it is not deleted, the group is active                 |
 | flag         | the viewer may see it, someone else wrote it, not deleted, the group is active |
@@ -30,9 +32,17 @@ reply: not a bare highlight, not a private note) sees nobody else's annotations 
 there, only the facilitators' prompts (`peek_locks`). Facilitators are never withheld from.
 
 "Hidden" is a facilitator's moderation (hide and unhide are one action); its author still
-sees it, with the facilitator's note. A private note ("only me") is seen by its author alone,
-facilitators included. "Deleted" is the placeholder left where an annotation with replies
-was deleted: it keeps its place in the thread but not its author or its words.
+sees it, with the facilitator's note. A hidden annotation, and every annotation in a thread
+whose root is hidden, takes no new replies from anyone, its author and the facilitators
+included (the replies already there stay where they were): a facilitator who wants the
+discussion to go on shows it again. "Make private" ("only me") is refused while a flag on
+the thread is open, so that a flagged note cannot slip out of the facilitators' sight before
+one of them has looked at it (hiding it, or dismissing the flag, resolves the flag);
+services.annotation_update asks the same conditions again under the annotation's lock.
+
+A private note ("only me") is seen by its author alone, facilitators included. "Deleted" is
+the placeholder left where an annotation with replies was deleted: it keeps its place in the
+thread but not its author or its words.
 
 Lists and counts use `visible_annotations(viewer)`, the `see` line as a query; the table
 test checks that the two always agree.
@@ -46,7 +56,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation
+from annotations.models import DELETED_LABEL, FORMER_MEMBER_LABEL, Annotation, Flag
 from assignments.models import Assignment
 from groups.access import Condition, GroupArchived, group_reading_for_member
 from groups.models import Membership
@@ -57,6 +67,7 @@ class Action(StrEnum):
     SEE_AUTHOR = "see_author"
     REPLY = "reply"
     EDIT = "edit"
+    MAKE_PRIVATE = "make_private"
     DELETE = "delete"
     PLUS_ONE = "plus_one"
     FLAG = "flag"
@@ -275,9 +286,18 @@ def _question_root(item):
 
 
 may_see = Condition(_can_see, "You cannot see that.")
-sees_the_thread = Condition(
-    _can_see_root, "A facilitator hid this thread: it takes no more replies."
-)
+HIDDEN_THREAD_MESSAGE = "A facilitator hid this thread: it takes no more replies."
+sees_the_thread = Condition(_can_see_root, HIDDEN_THREAD_MESSAGE)
+
+
+def open_to_replies(item) -> bool:
+    """Neither the annotation nor its thread's root is hidden (`item.root` as loaded with
+    it). services.annotation_create asks it again of the rows it locks."""
+    root = item.root if item.root_id else None
+    return item.hidden_at is None and (root is None or root.hidden_at is None)
+
+
+not_hidden_thread = Condition(lambda viewer, item: open_to_replies(item), HIDDEN_THREAD_MESSAGE)
 is_author = Condition(
     lambda viewer, item: item.author_id == viewer.user_id,
     "Only its author can change an annotation.",
@@ -298,6 +318,44 @@ group_active = Condition(
     "This group is archived: it can be read but not changed.",
     archived=True,
 )
+
+
+def _thread_of(item) -> Q:
+    root_id = item.root_id or item.pk
+    return Q(annotation_id=root_id) | Q(annotation__root_id=root_id)
+
+
+FLAGGED_MESSAGE = (
+    "Someone flagged this thread for the facilitators: it stays visible to the group until a "
+    "facilitator has looked at the flag."
+)
+no_open_flag = Condition(
+    lambda viewer, item: (
+        not Flag.objects.filter(_thread_of(item), resolved_at__isnull=True).exists()
+    ),
+    FLAGGED_MESSAGE,
+)
+alone_in_thread = Condition(
+    lambda viewer, item: (
+        not Annotation.objects.filter(root_id=item.root_id or item.pk)
+        .exclude(author_id=item.author_id)
+        .exists()
+    ),
+    "Others have replied, so this thread stays visible to the group.",
+)
+is_thread_root = Condition(
+    lambda viewer, item: item.parent_id is None, "A reply has its thread's visibility."
+)
+# What keeps a shared thread shared, whoever asks (the make_private line's conditions on the
+# thread itself): services.annotation_update asks them under the annotation's lock.
+STAYS_SHARED = (no_open_flag, alone_in_thread)
+
+
+def stays_shared(item) -> str | None:
+    """Why this thread cannot be made private now, or None when it can."""
+    return next((c.reason for c in STAYS_SHARED if not c(None, item)), None)
+
+
 in_question_thread = Condition(
     lambda viewer, item: item.parent_id is not None and _question_root(item) is not None,
     "Only a reply to a question can be its answer.",
@@ -315,10 +373,13 @@ PERMISSIONS: dict[Action, list[list[Condition]]] = {
     Action.SEE: [[may_see]],
     Action.SEE_AUTHOR: [[not_deleted, may_see]],
     Action.REPLY: [
-        [may_see, sees_the_thread, not_deleted, group_active],
-        [may_see, is_root, group_active],  # a deleted root still gathers its thread
+        [may_see, sees_the_thread, not_hidden_thread, not_deleted, group_active],
+        [may_see, is_root, not_hidden_thread, group_active],  # a deleted root gathers its thread
     ],
     Action.EDIT: [[is_author, not_deleted, group_active]],
+    Action.MAKE_PRIVATE: [
+        [is_author, is_thread_root, not_deleted, group_active, *STAYS_SHARED],
+    ],
     Action.DELETE: [[is_author, not_deleted, group_active]],
     Action.PLUS_ONE: [[may_see, not_deleted, group_active]],
     Action.FLAG: [[may_see, not_author, not_deleted, group_active]],
@@ -343,17 +404,28 @@ def check(viewer: Membership, action: Action | str, item: Annotation) -> None:
         return
     if not permits(viewer, Action.SEE, item):
         raise Http404("No such annotation.")
-    first = PERMISSIONS[action][0]
-    failed = [condition for condition in first if not condition(viewer, item)]
+    failed = _failed(viewer, action, item)
     if failed and all(condition.archived for condition in failed):
         raise GroupArchived(failed[0].reason)
-    reason = next((c.reason for c in failed if not c.archived), "Not allowed.")
-    raise PermissionDenied(reason)
+    raise PermissionDenied(reason_refused(viewer, action, item))
+
+
+def _failed(viewer, action, item) -> list[Condition]:
+    return [condition for condition in PERMISSIONS[action][0] if not condition(viewer, item)]
+
+
+def reason_refused(viewer: Membership, action: Action | str, item: Annotation) -> str:
+    """Why the table refuses this (for a page to say so beside the control it withholds):
+    the first reason of its first line that fails, the archive's last."""
+    failed = _failed(viewer, action, item)
+    reason = next((c.reason for c in failed if not c.archived), None)
+    return reason or (failed[0].reason if failed else "Not allowed.")
 
 
 class Judge:
     """`permits` for many root annotations at once (a layer's 2,000): the table is asked once
-    per kind of root, roots being alike when they agree on every attribute it reads."""
+    per kind of root, roots being alike when they agree on every attribute it reads (not for
+    make_private, whose answer reads the thread's flags and replies)."""
 
     def __init__(self, viewer: Membership):
         self.viewer = viewer
@@ -384,15 +456,27 @@ class Judge:
         return _username(item, author) if self(Action.SEE_AUTHOR, item) else ""
 
 
+ACTIONS = frozenset(Action)  # StrEnum members: "edit" in ACTIONS
+
+
 class Allowed(dict):
-    """What a viewer may do to one item, for templates: `{% if a.can.edit %}`."""
+    """What a viewer may do to one item, for templates: `{% if a.can.edit %}`. Each action
+    is asked of the table when first looked up (some, like make_private, read the database:
+    a thread page that never shows them never asks); anything else is False."""
+
+    def __init__(self, viewer: Membership, item: Annotation):
+        super().__init__()
+        self.viewer, self.item = viewer, item
 
     def __missing__(self, key):
-        return False
+        if key not in ACTIONS:
+            return False
+        answer = self[key] = permits(self.viewer, key, self.item)
+        return answer
 
 
 def allowed(viewer: Membership, item: Annotation) -> Allowed:
-    return Allowed({action.value: permits(viewer, action, item) for action in Action})
+    return Allowed(viewer, item)
 
 
 def author_label(viewer: Membership, item: Annotation, author=None) -> str:

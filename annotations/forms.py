@@ -56,16 +56,46 @@ class ReplyForm(forms.Form):
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
+class ChoicesWithRefusals(forms.RadioSelect):
+    """Radio buttons some of whose choices are shown but cannot be chosen (`refused`)."""
+
+    refused: frozenset = frozenset()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.refused:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class EditForm(forms.Form):
+    """Edit an annotation. `version` is the one the form was drawn from (the browser's
+    If-Match); `private_refused`, why it cannot be made private now (annotations.access's
+    make_private line), shown under the choice it withholds."""
+
     body = BodyField(required=False, label="Text")
     tags = forms.CharField(required=False, max_length=600, help_text="Separate tags with commas.")
     kind = forms.ChoiceField(choices=KIND_CHOICES, required=False)
     visibility = forms.ChoiceField(
         choices=Annotation.Visibility.choices,
         required=False,
-        widget=forms.RadioSelect,
+        widget=ChoicesWithRefusals,
         label="Who can see it",
     )
+    version = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, private_refused: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.private_refused = private_refused
+        if private_refused:
+            self.fields["visibility"].widget.refused = frozenset({Annotation.Visibility.PRIVATE})
+            self.fields["visibility"].help_text = private_refused
+
+    def clean_visibility(self):
+        visibility = self.cleaned_data["visibility"]
+        if self.private_refused and visibility == Annotation.Visibility.PRIVATE:
+            raise forms.ValidationError(self.private_refused)
+        return visibility
 
 
 class FlagForm(forms.Form):

@@ -7,6 +7,8 @@ rather than crashing) and, last, counts one more change to its group's layer
 """
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable
 
@@ -18,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from annotations import events
+from annotations import access, events
 from annotations.anchoring import CONTEXT, Anchor, QuoteAnchorer, reanchor_many
 from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusOne, Tag
 from assignments.models import Assignment
@@ -387,6 +389,8 @@ def annotation_create(
             raise AnnotationGone() from None
         if locked.is_deleted and not locked.children.exists():
             raise AnnotationError("That annotation was deleted.")
+        if not access.open_to_replies(locked):  # hidden meanwhile: every reply path asks
+            raise AnnotationError(access.HIDDEN_THREAD_MESSAGE, field="body", status=403)
         if not body:
             raise AnnotationError("Write a reply.", field="body")
         annotation.parent = parent
@@ -434,6 +438,25 @@ def annotation_create(
     _layer_changed(reading_id=reading.pk, group_id=group.pk)
     events.annotation_created.send(sender=Annotation, annotation=annotation, mentioned=mentioned)
     return annotation
+
+
+def edit_version(annotation: Annotation, tags: Iterable[str] | None = None) -> str:
+    """What an edit form was drawn from, as a short token (the browser's If-Match): the
+    annotation's words, their format, its kind, visibility and tags (`tags`: its tag names,
+    if known; else read). An edit sent with an older token is refused (AnnotationChanged) and
+    not saved over what was saved meanwhile; a +1, a flag or a reply elsewhere in the thread
+    leaves it as it was."""
+    if tags is None:
+        tags = Tag.objects.filter(annotation=annotation).values_list("name", flat=True)
+    state = [
+        annotation.body,
+        annotation.body_format,
+        annotation.motivation,
+        annotation.visibility,
+        sorted(tags),
+    ]
+    digest = hashlib.sha256(json.dumps(state, ensure_ascii=False).encode())
+    return digest.hexdigest()[:32]
 
 
 @transaction.atomic
@@ -493,16 +516,13 @@ def annotation_update(
             raise AnnotationError("Visibility is “group” or “private”.", field="visibility")
         if annotation.is_reply:
             raise AnnotationError("A reply has its thread's visibility.", field="visibility")
-        if (
-            visibility == Annotation.Visibility.PRIVATE
-            and Annotation.objects.filter(root=annotation)
-            .exclude(author=annotation.author)
-            .exists()
+        if visibility == Annotation.Visibility.PRIVATE and (
+            reason := access.stays_shared(annotation)
         ):
-            raise AnnotationError(
-                "Others have replied, so this thread stays visible to the group.",
-                field="visibility",
-            )
+            # annotations.access's make_private line, asked under the lock: a flag raised
+            # or a reply written since the page was drawn still counts.
+            status = 409 if reason == access.FLAGGED_MESSAGE else 400
+            raise AnnotationError(reason, field="visibility", status=status)
         annotation.visibility = visibility
         fields.append("visibility")
         Annotation.objects.filter(root=annotation).update(visibility=visibility)
@@ -639,6 +659,19 @@ def annotation_hide(*, annotation: Annotation, by: User, note: str) -> None:
         resolved_at=timezone.now()
     )
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+
+
+@transaction.atomic
+def annotation_flags_dismiss(*, annotation: Annotation) -> int:
+    """A facilitator looked at the flags on it and leaves it as it is: they are resolved
+    (and so its author may make it private again, annotations.access). How many were open."""
+    _lock(annotation)
+    ensure_writable(annotation.group)
+    resolved = Flag.objects.filter(annotation=annotation, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+    _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+    return resolved
 
 
 @transaction.atomic

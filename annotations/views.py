@@ -11,6 +11,7 @@ from html import unescape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -27,8 +28,10 @@ from annotations.access import (
     Action,
     annotation_for,
     annotation_for_reader,
+    check,
     forget_peek_locks,
     permits,
+    reason_refused,
     visible_annotations,
     withheld_counts,
 )
@@ -271,15 +274,25 @@ def discuss(request, group_slug, reading_slug):
 @require_POST
 @rate_limit("reply")
 def reply(request, group_slug, reading_slug, annotation_id):
-    group, membership, group_reading, root = annotation_for(
-        request, group_slug, reading_slug, annotation_id, Action.REPLY
+    """A reply at the foot of a thread (or, with `parent`, to one of its replies). Refused by
+    annotations.access (a hidden thread, an archived group): the thread again, 403, the
+    reason on the reply and the words kept to copy."""
+    group, membership, group_reading, root = annotation_for_reader(
+        request, group_slug, reading_slug, annotation_id
     )
     form = ReplyForm(request.POST)
     parent = root
     if form.is_valid() and form.cleaned_data.get("parent"):
-        _, _, _, parent = annotation_for(
-            request, group_slug, reading_slug, form.cleaned_data["parent"], Action.REPLY
+        _, _, _, parent = annotation_for_reader(
+            request, group_slug, reading_slug, form.cleaned_data["parent"]
         )
+    status = 400
+    try:
+        for target in {root, parent}:
+            check(membership, Action.REPLY, target)
+    except PermissionDenied as error:
+        form.add_error("body", str(error))
+        status = 403
     if form.is_valid():
         try:
             annotation = services.annotation_create(
@@ -292,6 +305,7 @@ def reply(request, group_slug, reading_slug, annotation_id):
             )
         except services.AnnotationError as error:
             form.add_error("body", str(error))
+            status = error.status
         else:
             return redirect(_thread_url(annotation))
     thread_root = root.root or root
@@ -305,24 +319,26 @@ def reply(request, group_slug, reading_slug, annotation_id):
         "reply_form": form,
         "facilitator_ids": facilitator_ids(group),
     }
-    return render(request, "annotations/thread.html", context, status=400)
+    template = "annotations/_thread.html" if _is_fetch(request) else "annotations/thread.html"
+    return render(request, template, context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request, group_slug, reading_slug, annotation_id):
+    """Edit an annotation. The form carries the version it was drawn from (`version`, the
+    browser's If-Match, services.edit_version): an edit of a version replaced meanwhile (in
+    another tab, another device, through the API) is refused with 412, and the page shows
+    the note as it is now above the person's own words, kept in the form to save over it or
+    to drop."""
     group, membership, group_reading, annotation = annotation_for(
         request, group_slug, reading_slug, annotation_id, Action.EDIT
     )
-    initial = {
-        "body": annotation.body,
-        "tags": ", ".join(annotation.tags.values_list("name", flat=True)),
-        "kind": annotation.motivation if not annotation.is_reply else "",
-        "visibility": annotation.visibility,
-    }
-    form = EditForm(request.POST or None, initial=initial)
+    form = _edit_form(membership, annotation, request.POST or None)
+    conflict, status = False, 400
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        sent = data["version"]
         try:
             services.annotation_update(
                 annotation=annotation,
@@ -330,13 +346,21 @@ def edit(request, group_slug, reading_slug, annotation_id):
                 tags=data["tags"],
                 visibility=None if annotation.is_reply else (data["visibility"] or None),
                 motivation=None if annotation.is_reply else (data["kind"] or None),
+                precondition=(lambda current: services.edit_version(current) == sent)
+                if sent
+                else None,
             )
+        except services.AnnotationChanged:
+            # `annotation` is as it is now (read under the lock): a new form over it, holding
+            # what the person wrote, ready to save over the other version.
+            conflict, status = True, 412
+            form = _edit_form(membership, annotation, request.POST, keep_theirs=True)
         except services.AnnotationError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
+            status = error.status
         else:
-            if _is_fetch(request):
-                return redirect(_thread_url(annotation))
-            messages.success(request, "Saved.")
+            if not _is_fetch(request):
+                messages.success(request, "Saved.")
             return redirect(_thread_url(annotation))
     context = {
         "group": group,
@@ -344,9 +368,39 @@ def edit(request, group_slug, reading_slug, annotation_id):
         "reading": group_reading.reading,
         "annotation": annotation,
         "form": form,
+        "conflict": conflict,
     }
-    template = "annotations/_edit.html" if request.GET.get("fragment") else "annotations/edit.html"
-    return render(request, template, context, status=400 if request.method == "POST" else 200)
+    fragment = request.GET.get("fragment") or (_is_fetch(request) and request.method == "POST")
+    template = "annotations/_edit.html" if fragment else "annotations/edit.html"
+    return render(request, template, context, status=status if request.method == "POST" else 200)
+
+
+def _edit_form(membership, annotation, data=None, *, keep_theirs=False) -> EditForm:
+    """The edit form over the annotation as it is now: its words, tags, kind and visibility,
+    and its version. `data`: what was posted; with `keep_theirs`, posted words kept over a
+    newer version (the version becomes the newer one's, so that saving again replaces it)."""
+    tags = list(annotation.tags.values_list("name", flat=True))
+    version = services.edit_version(annotation, tags)
+    initial = {
+        "body": annotation.body,
+        "tags": ", ".join(tags),
+        "kind": annotation.motivation if not annotation.is_reply else "",
+        "visibility": annotation.visibility,
+        "version": version,
+    }
+    if keep_theirs:
+        data = data.copy()
+        data["version"] = version
+    private_refused = None
+    if not annotation.is_reply and not annotation.is_private:
+        private_refused = (
+            None
+            if permits(membership, Action.MAKE_PRIVATE, annotation)
+            else reason_refused(membership, Action.MAKE_PRIVATE, annotation)
+        )
+    form = EditForm(data, initial=initial, private_refused=private_refused)
+    form.current_tags = tags  # for the page to show the version now saved
+    return form
 
 
 @login_required
@@ -433,6 +487,9 @@ def hide(request, group_slug, reading_slug, annotation_id):
     if request.POST.get("action") == "unhide":
         services.annotation_unhide(annotation=annotation)
         messages.success(request, "It is visible to the group again.")
+    elif request.POST.get("action") == "dismiss":  # the flags looked at, the note kept
+        services.annotation_flags_dismiss(annotation=annotation)
+        messages.success(request, "The flag is dismissed: the note stays as it is.")
     else:
         form = HideForm(request.POST)
         if form.is_valid():

@@ -15,8 +15,9 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | add_reading         | a facilitator, the group is active (from the library, or an import)    |
 | remove_reading      | a facilitator, the group is active                                     |
 | revise_text         | a facilitator, the group is active, the group imported that reading     |
-| manage_members      | a facilitator (promote, step down, demote, remove; also when archived) |
-| manage_invitations  | a facilitator (see links and invitations, revoke, withdraw)           |
+| manage_members      | a facilitator, the group is active (promote, step down, demote, remove)|
+| manage_invitations  | a facilitator (see links and invitations, revoke, withdraw; also when  |
+|                     | archived: closing a way in changes nobody's membership)                |
 | invite              | a facilitator, the group is active (new links, email invitations)      |
 | open_flag_list      | a facilitator                                                          |
 | manage_assignments  | a facilitator, the group is active (assignments and their prompts)     |
@@ -30,6 +31,13 @@ an action is allowed when ALL the conditions of ANY one of its lines hold.
 | delete_reading      | a facilitator, the group is active, the group imported that reading     |
 
 The rules about single annotations (see, reply, edit, hide, ...) are in annotations/access.py.
+
+Archiving freezes a group: every line above that asks "the group is active", and in
+annotations/access.py every change to an annotation (new ones, replies, edits, deletions, +1s,
+flags, hiding, answers), and joining by any invitation (groups.services). What stays: reading
+everything, exports and calendar feeds, a member's own progress, leaving the group, closing
+invitation links and withdrawing invitations, and unarchiving, which restores everything as it
+was. The archive confirmation says so, from ARCHIVE_FREEZES and ARCHIVE_KEEPS below.
 """
 
 from collections.abc import Callable
@@ -103,6 +111,27 @@ imported_here_to_delete = Condition(
     "only be taken off the group's list.",
 )
 
+# What archiving stops, and what it leaves, in words for the archive confirmation (the table
+# and annotations/access.py enforce it; tests/test_moderation_rules.py holds them together).
+ARCHIVE_FREEZES = (
+    "New highlights, comments, questions and replies, and any change to those already there "
+    "(editing, deleting, +1s, flags, hiding, marking answers)",
+    "Changes to who is in the group: nobody can join (invitation links and email invitations "
+    "stop working), no new invitations are sent, and facilitators cannot remove, promote or "
+    "demote anyone",
+    "Readings (adding, taking off the list, revising the text), the group's settings and "
+    "importing annotations",
+    "Assignments and prompts; meetings (scheduling, agendas, recaps, meeting mode) and raising "
+    "threads for a meeting",
+)
+ARCHIVE_KEEPS = (
+    "Everyone can still read everything: readings, threads, members, meetings and recaps",
+    "Exports and calendar feeds keep working, and members can still mark sections read",
+    "Anyone can leave the group; facilitators can still turn off invitation links and "
+    "withdraw email invitations",
+    "Unarchiving brings everything back as it was",
+)
+
 GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.VIEW: [[is_member]],
     GroupAction.LEAVE: [[is_member]],
@@ -113,7 +142,7 @@ GROUP_PERMISSIONS: dict[GroupAction, list[list[Condition]]] = {
     GroupAction.ADD_READING: [[is_facilitator, group_active]],
     GroupAction.REMOVE_READING: [[is_facilitator, group_active]],
     GroupAction.REVISE_TEXT: [[is_facilitator, group_active, imported_here]],
-    GroupAction.MANAGE_MEMBERS: [[is_facilitator]],
+    GroupAction.MANAGE_MEMBERS: [[is_facilitator, group_active]],
     GroupAction.MANAGE_INVITATIONS: [[is_facilitator]],
     GroupAction.INVITE: [[is_facilitator, group_active]],
     GroupAction.OPEN_FLAG_LIST: [[is_facilitator]],

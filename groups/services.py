@@ -213,6 +213,7 @@ def _facilitator_count(group: ReadingGroup) -> int:
 def membership_set_role(*, membership: Membership, role: str) -> None:
     # Lock the group's memberships so two facilitators cannot both step down at once.
     list(Membership.objects.select_for_update().filter(group_id=membership.group_id))
+    ensure_writable(membership.group)  # an archived group's people stay as they were
     membership.refresh_from_db(fields=["role"])
     if role not in Membership.Role.values:
         raise GroupError("Unknown role.")
@@ -233,6 +234,8 @@ def membership_remove(*, membership: Membership, removed_by: User | None = None)
     What they wrote stays. Someone removed cannot come back through an invitation link.
     """
     list(Membership.objects.select_for_update().filter(group_id=membership.group_id))
+    if removed_by is not None and removed_by.pk != membership.user_id:
+        ensure_writable(membership.group)  # leaving an archived group is allowed; removal not
     if membership.is_facilitator and _facilitator_count(membership.group) <= 1:
         raise GroupError(
             "You are the group's only facilitator: appoint another facilitator before leaving."

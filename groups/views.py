@@ -19,6 +19,8 @@ from commonplace.deletion import deletion_summary
 from commonplace.ratelimits import rate_limit
 from groups import services
 from groups.access import (
+    ARCHIVE_FREEZES,
+    ARCHIVE_KEEPS,
     GroupAction,
     group_for,
     group_for_member,
@@ -105,18 +107,17 @@ def settings_view(request, group_slug):
 @login_required
 @require_POST
 def archive(request, group_slug):
-    group, _ = group_for(request, group_slug, GroupAction.ARCHIVE)
+    group, membership = group_for(request, group_slug, GroupAction.ARCHIVE)
     if not is_confirmed(request):
-        return confirmation_page(
-            request,
-            title=f"Archive “{group.name}”?",
-            consequence=(
-                "Everything stays readable, but nobody can annotate, reply, invite or join "
-                "until a facilitator unarchives the group."
-            ),
-            action="Archive the group",
-            cancel_url=group.get_absolute_url(),
-        )
+        # What archiving freezes and keeps, as groups.access enforces it (always this page,
+        # with or without JavaScript: the list is too long for a dialog's one line).
+        context = {
+            "group": group,
+            "membership": membership,
+            "freezes": ARCHIVE_FREEZES,
+            "keeps": ARCHIVE_KEEPS,
+        }
+        return render(request, "groups/archive_confirm.html", context)
     services.group_archive(group=group)
     messages.success(
         request, "The group is archived: everything stays readable, nothing new can be written."

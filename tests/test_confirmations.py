@@ -35,7 +35,7 @@ def destructive(name, group, essay, member, link, discussed):
         "archive the group": (
             reverse("groups:archive", args=[slug]),
             "facilitator",
-            "nobody can annotate, reply, invite or join",
+            "facilitators cannot remove, promote or demote anyone",
             lambda: group.__class__.objects.get(pk=group.pk).is_archived,
         ),
         "take a reading off the list": (

@@ -28,7 +28,7 @@ EXPECTED = {
     GroupAction.ADD_READING: ((N, Y), (N, N)),
     GroupAction.REMOVE_READING: ((N, Y), (N, N)),
     GroupAction.REVISE_TEXT: ((N, Y), (N, N)),
-    GroupAction.MANAGE_MEMBERS: ((N, Y), (N, Y)),
+    GroupAction.MANAGE_MEMBERS: ((N, Y), (N, N)),  # an archived group's people stay put
     GroupAction.MANAGE_INVITATIONS: ((N, Y), (N, Y)),
     GroupAction.INVITE: ((N, Y), (N, N)),
     GroupAction.OPEN_FLAG_LIST: ((N, Y), (N, Y)),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from annotations import services
 from annotations.access import Action, permits
 from annotations.models import DELETED_LABEL, Annotation, Flag, PlusOne
@@ -41,6 +42,7 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (Y, Y, Y),
         Action.REPLY: (Y, Y, Y),
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (Y, N, N),
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, Y, Y),
         Action.FLAG: (N, Y, Y),
@@ -53,6 +55,7 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (Y, N, N),
         Action.REPLY: (Y, N, N),
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (Y, N, N),  # already: saving it so again changes nothing
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, N, N),
         Action.FLAG: (N, N, N),
@@ -63,8 +66,9 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
     "hidden": {
         Action.SEE: (Y, N, Y),
         Action.SEE_AUTHOR: (Y, N, Y),
-        Action.REPLY: (Y, N, Y),
+        Action.REPLY: (N, N, N),  # a hidden thread takes no replies, facilitators' included
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (Y, N, N),
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, N, Y),
         Action.FLAG: (N, N, Y),
@@ -77,6 +81,7 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (N, N, N),
         Action.REPLY: (Y, Y, Y),  # the thread goes on under it
         Action.EDIT: (N, N, N),
+        Action.MAKE_PRIVATE: (N, N, N),
         Action.DELETE: (N, N, N),
         Action.PLUS_ONE: (N, N, N),
         Action.FLAG: (N, N, N),
@@ -89,6 +94,7 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (Y, Y, Y),
         Action.REPLY: (N, N, N),
         Action.EDIT: (N, N, N),
+        Action.MAKE_PRIVATE: (N, N, N),
         Action.DELETE: (N, N, N),
         Action.PLUS_ONE: (N, N, N),
         Action.FLAG: (N, N, N),
@@ -96,12 +102,13 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.MARK_ANSWER: (N, N, N),
     },
     # The author's reply in a thread that `member` started and a facilitator then hid: the
-    # thread takes no more replies from those who no longer see its root.
+    # thread takes no more replies, from anyone (its root's author and facilitators included).
     "under_hidden_root": {
         Action.SEE: (Y, Y, Y),
         Action.SEE_AUTHOR: (Y, Y, Y),
-        Action.REPLY: (N, Y, Y),
+        Action.REPLY: (N, N, N),
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (N, N, N),  # a reply has its thread's visibility
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, Y, Y),
         Action.FLAG: (N, Y, Y),
@@ -115,9 +122,24 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (Y, N, Y),
         Action.REPLY: (Y, N, Y),
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (Y, N, N),
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, N, Y),
         Action.FLAG: (N, N, Y),
+        Action.HIDE: (N, N, Y),
+        Action.MARK_ANSWER: (N, N, N),
+    },
+    # The author's shared comment, flagged by another member: it cannot be made private (out of
+    # the facilitators' sight) until a facilitator has looked at the flag.
+    "flagged": {
+        Action.SEE: (Y, Y, Y),
+        Action.SEE_AUTHOR: (Y, Y, Y),
+        Action.REPLY: (Y, Y, Y),
+        Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (N, N, N),
+        Action.DELETE: (Y, N, N),
+        Action.PLUS_ONE: (Y, Y, Y),
+        Action.FLAG: (N, Y, Y),
         Action.HIDE: (N, N, Y),
         Action.MARK_ANSWER: (N, N, N),
     },
@@ -127,6 +149,7 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.SEE_AUTHOR: (Y, Y, Y),
         Action.REPLY: (Y, Y, Y),
         Action.EDIT: (Y, N, N),
+        Action.MAKE_PRIVATE: (N, N, N),
         Action.DELETE: (Y, N, N),
         Action.PLUS_ONE: (Y, Y, Y),
         Action.FLAG: (N, Y, Y),
@@ -166,6 +189,12 @@ def make_item(state: str, group, essay, people) -> Annotation:
         thread = create(group, essay, member, body="Off the point.")
         item = reply_to(thread, author, body="Still, an answer.")
         services.annotation_hide(annotation=thread, by=facilitator, note="Off topic")
+        return item
+    if state == "flagged":
+        item = create(group, essay, author, body="A point worth making.")
+        flagger = User.objects.create_user("flo", password="x", email="flo@example.com")
+        Membership.objects.create(group=group, user=flagger, role=Membership.Role.MEMBER)
+        services.annotation_flag(annotation=item, user=flagger, reason="Unkind.")
         return item
     if state == "answer":
         question = create(group, essay, member, body="Why?", motivation="questioning")
@@ -311,6 +340,11 @@ def shows_control(client, item, action) -> bool:
         if item.root_id:
             return f'data-reply="{item.pk}"' in body
         return f'id="reply-form-{item.pk}"' in html
+    if action == Action.MAKE_PRIVATE:  # on the edit page: the "Only me" choice, not disabled
+        page = client.get(page_url("annotations:edit", item, item.pk))
+        radio = r'<input type="radio" name="visibility" value="private"[^>]*>'
+        found = re.search(radio, page.content.decode()) if page.status_code == 200 else None
+        return bool(found) and "disabled" not in found.group(0)
     return CONTROL[action](item) in body
 
 
@@ -319,6 +353,9 @@ def post_form(client, item, action):
     if action == Action.REPLY:
         data = {"body": "A reply.", "parent": item.pk if item.root_id else ""}
         return client.post(page_url("annotations:reply", item, root.pk), data)
+    if action == Action.MAKE_PRIVATE:
+        data = {"body": item.body, "tags": "", "kind": item.motivation, "visibility": "private"}
+        return client.post(page_url("annotations:edit", item, item.pk), data)
     name, data = {
         Action.EDIT: ("annotations:edit", {"body": "Changed.", "tags": "", "kind": ""}),
         Action.DELETE: ("annotations:delete", {"confirmed": "1"}),
@@ -337,7 +374,7 @@ def post_form(client, item, action):
 def layer_snapshot(item) -> tuple:
     rows = Annotation.objects.filter(group=item.group).order_by("pk")
     return (
-        tuple(rows.values_list("pk", "body", "hidden_at", "deleted_at", "is_answer")),
+        tuple(rows.values_list("pk", "body", "hidden_at", "deleted_at", "is_answer", "visibility")),
         PlusOne.objects.count(),
         Flag.objects.count(),
     )
@@ -349,9 +386,14 @@ def check_control_and_form(client, item, action, expected):
     response = post_form(client, item, action)
     if expected:
         assert response.status_code == 302, f"the plain form: {response.status_code}"
-        assert layer_snapshot(item) != before, "the plain form changed nothing"
+        if not (action == Action.MAKE_PRIVATE and item.is_private):
+            assert layer_snapshot(item) != before, "the plain form changed nothing"
     else:
-        assert response.status_code in {403, 404}, f"the plain form: {response.status_code}"
+        refusals = {403, 404}
+        if action == Action.MAKE_PRIVATE:
+            # a field error on the author's own edit form; a reply's form has no such field
+            refusals |= {400, 409} | ({302} if item.is_reply else set())
+        assert response.status_code in refusals, f"the plain form: {response.status_code}"
         assert layer_snapshot(item) == before, "a refused form changed something"
 
 
@@ -366,6 +408,9 @@ def check_api_write(client, item, action, expected):
         response = client.put(url, json.dumps(data), content_type="application/ld+json")
     elif action == Action.DELETE:
         response = client.delete(url)
+    elif action == Action.MAKE_PRIVATE:
+        data = {"type": "Annotation", "bodyValue": item.body, "visibility": "private"}
+        response = client.put(url, json.dumps(data), content_type="application/ld+json")
     elif action == Action.REPLY:
         container = page_url("annotations:container", item)
         data = {
@@ -381,7 +426,9 @@ def check_api_write(client, item, action, expected):
         assert response.status_code in {200, 201, 204}, f"the API: {response.content[:200]}"
     else:
         assert 400 <= response.status_code < 500, f"the API: {response.status_code}"
-        if action != Action.REPLY:
+        if action == Action.MAKE_PRIVATE:
+            assert response.status_code in {400, 403, 404, 409}, response.content[:200]
+        elif action != Action.REPLY:
             assert response.status_code in {403, 404}, f"the API: {response.status_code}"
 
 

@@ -733,7 +733,8 @@ def test_a_mention_in_a_hidden_thread_tells_no_member(group, essay, facilitator,
     thread = create(group, essay, sami, body="Something rude.")
     annotation_services.annotation_hide(annotation=thread, by=facilitator, note="Rude.")
 
-    reply_to(thread, facilitator, body="@maria, please ignore this thread.")
+    with pytest.raises(annotation_services.AnnotationError):  # a hidden thread takes none
+        reply_to(thread, facilitator, body="@maria, please ignore this thread.")
 
     assert not Notification.objects.filter(recipient=member).exists()
 

@@ -9,6 +9,9 @@ import { firstMark } from "./highlights.js";
 import { attachMentions } from "./mentions.js";
 
 const KINDS = { commenting: "comment", highlighting: "highlight", tagging: "tags" };
+// Refusals the server answers with the form or thread drawn again: field errors, not allowed
+// (a reply to a thread hidden meanwhile), a conflict, an edit of a version replaced meanwhile.
+const REFUSALS = new Set([400, 403, 409, 412]);
 
 export function createPanel(page) {
   const element = document.getElementById("annotation-panel");
@@ -225,16 +228,24 @@ export function createPanel(page) {
       const limit = doc.querySelector("[data-rate-limit-message]")?.textContent;
       return form.append(say(limit ?? "Too many at once: wait a minute, then send it again."));
     }
-    if (!response.ok && response.status !== 400) {
+    if (!response.ok) {
+      // The server's answer, drawn in place: an editor with its errors, or with the version
+      // saved meanwhile over the reader's kept words (412); a thread whose reply was refused.
+      const doc = REFUSALS.has(response.status) ? new DOMParser().parseFromString(await response.text(), "text/html") : null;
+      const editor = form.matches("[data-edit-form]") && doc?.querySelector("[data-edit-holder]");
+      const holder = form.closest("[data-edit-holder]");
+      if (editor && holder) return showEditor(holder, document.importNode(editor, true));
+      const thread = doc?.querySelector(".thread");
+      if (thread) {
+        body.replaceChildren(document.importNode(thread, true));
+        enhance(body);
+        body.querySelector("[role=alert]")?.focus();
+        return;
+      }
       if (button) button.disabled = false;
-      return form.append(say("That did not work. Reload the page and try again."));
-    }
-    if (response.status === 400) {
-      const html = await response.text();
-      const doc = new DOMParser().parseFromString(html, "text/html");
-      body.innerHTML = doc.querySelector(".thread")?.outerHTML ?? html;
-      enhance(body);
-      return;
+      const reason = response.status === 403 && doc?.querySelector(".lede")?.textContent;
+      const away = response.status === 503 && "The site cannot reach its database just now. Your text is still here: send it again in a few seconds.";
+      return form.append(say(reason || away || "That did not work. Reload the page and try again."));
     }
     if (form.matches("[data-reply-form]")) {
       const root = page.layer.get(threadRoot());
@@ -247,15 +258,28 @@ export function createPanel(page) {
   async function edit(link) {
     const response = await fetch(`${link.href}?fragment=1`, { credentials: "same-origin" });
     if (!response.ok) return;
-    const holder = document.createElement("div");
-    holder.innerHTML = await response.text();
-    link.closest(".note").replaceWith(holder);
-    enhance(holder);
-    holder.querySelector("[data-edit-cancel]")?.addEventListener("click", (e) => {
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const editor = doc.querySelector("[data-edit-holder]");
+    if (editor) showEditor(link.closest(".note"), document.importNode(editor, true));
+  }
+
+  /** The editor in place of `old` (a note, or the editor before it): its form posted with
+   *  fetch (carrying the version it was drawn from, so a stale edit is refused), Cancel
+   *  back to the thread. After a conflict, focus goes to the message saying so. */
+  function showEditor(old, editor) {
+    old.replaceWith(editor);
+    enhance(editor);
+    editor.querySelector("[data-edit-cancel]")?.addEventListener("click", (e) => {
       e.preventDefault();
       reloadThread();
     });
-    holder.querySelector("textarea, input[type=text]")?.focus();
+    const notice = editor.querySelector("[data-edit-conflict]");
+    if (notice) {
+      notice.tabIndex = -1;
+      notice.focus();
+    } else {
+      (editor.querySelector(".errorlist")?.closest(".field")?.querySelector("textarea, input:not([type=hidden])") ?? editor.querySelector("textarea, input[type=text]"))?.focus();
+    }
   }
 
   element.querySelector("[data-panel-close]").addEventListener("click", close);
