@@ -119,8 +119,8 @@ ARCHIVE_FREEZES = (
     "Changes to who is in the group: nobody can join (invitation links and email invitations "
     "stop working), no new invitations are sent, and facilitators cannot remove, promote or "
     "demote anyone",
-    "Readings (adding, taking off the list, revising the text), the group's settings and "
-    "importing annotations",
+    "Readings (adding, taking off the list, revising or deleting the text), the group's "
+    "settings and importing annotations",
     "Assignments and prompts; meetings (scheduling, agendas, recaps, meeting mode) and raising "
     "threads for a meeting",
 )

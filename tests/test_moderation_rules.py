@@ -375,6 +375,7 @@ def test_archiving_freezes_exactly_these_group_actions():
         GroupAction.CHANGE_SETTINGS,
         GroupAction.ADD_READING,
         GroupAction.REMOVE_READING,
+        GroupAction.DELETE_READING,
         GroupAction.REVISE_TEXT,
         GroupAction.MANAGE_MEMBERS,
         GroupAction.INVITE,
