@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from commonplace import views
+from commonplace import openapi, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # The JSON API described (OpenAPI 3.1): commonplace/openapi.yaml.
+    path("api/openapi.yaml", openapi.description, name="openapi"),
     path("readings/", include("readings.urls")),
     path("", include("groups.urls")),
     path("", include("assignments.urls")),
