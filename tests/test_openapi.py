@@ -564,6 +564,18 @@ def coverage_only_on(operation_ids: list[str]) -> str:
     )
 
 
+@dataclass
+class CasesRun:
+    """A line in pytest's closing summary: how many cases schemathesis ran (for SECURITY.md)."""
+
+    line: str
+    report: str
+
+    def pytest_terminal_summary(self, terminalreporter):
+        terminalreporter.write_sep("-", "schemathesis")
+        terminalreporter.write_line(f"{self.line} (report: {self.report})")
+
+
 @pytest.mark.fuzz
 def test_schemathesis_against_a_live_server(
     world, facilitator, live_server, tmp_path, settings, request
@@ -606,6 +618,9 @@ max-redirects = 0
 request-timeout = 20
 {"" if FUZZ_SEED == "random" else f"seed = {int(FUZZ_SEED)}"}
 
+[cache]  # the failures' crash files, for `st replay <id>` (test-artifacts/ is not committed)
+directory = "{ARTIFACTS / "schemathesis-cache"}"
+
 [generation]
 max-examples = {FUZZ_EXAMPLES}
 database = "none"
@@ -646,18 +661,17 @@ checks.negative_data_rejection.expected-statuses = {[302, *REFUSALS]}
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     found = json.loads(report.read_text()) if report.exists() else {}
     cases = found.get("test_cases", {}).get("generated", 0)
-    summary = (
-        f"schemathesis: {cases} cases over {found.get('operations', {}).get('tested')} "
-        f"operations, seed {found.get('seed')}, in {round(found.get('running_time') or 0)} s"
-    )
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # shown even with output captured (not under xdist's workers)
-        reporter.write_line(summary)
-    print(summary)
     kept = Path(FUZZ_REPORT)
     kept.parent.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps(found, indent=2))
     kept.with_suffix(".txt").write_text(run.stdout + run.stderr)
+    summary = (
+        f"schemathesis: {cases} cases over {found.get('operations', {}).get('tested')} "
+        f"operations, seed {found.get('seed')}, in {round(found.get('running_time') or 0)} s"
+    )
+    print(summary)
+    # In pytest's closing summary too, output captured or not (not from xdist's workers).
+    request.config.pluginmanager.register(CasesRun(summary, str(kept)), "schemathesis-cases")
     assert run.returncode == 0, f"{summary}\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
     assert found["operations"]["tested"] == found["operations"]["total"], found["operations"]
     assert cases >= 100, summary  # the run really sent requests
