@@ -545,7 +545,7 @@ FUZZ_EXCLUDED_CHECKS = {
 # The coverage phase (every boundary and negative value of every parameter and body field,
 # deterministically) runs by default on the operations whose inputs are small: the container's
 # cursors and the annotation's id and conditional headers. Everywhere (POST's and PUT's bodies,
-# the pages' JSON: some 1,500 requests more, three minutes on a busy machine) with
+# the pages' JSON: some 1,200 requests more, a minute or three) with
 # COMMONPLACE_FUZZ_COVERAGE=all. Every operation gets the description's examples, random
 # fuzzing and the stateful phase (write an annotation, then read, change and delete it).
 FUZZ_COVERAGE = ["getContainer", "getAnnotation", "deleteAnnotation"]
