@@ -695,6 +695,7 @@ def layer(request, group_slug, reading_slug):
 
 EXCERPTS_MAX = 60  # roots per request: the cards near the viewport
 EXCERPT_LENGTH = 240
+LARGEST_ID = 2**63 - 1  # no annotation's (big integer) key is larger; SQLite cannot compare one
 
 
 @login_required
@@ -711,7 +712,11 @@ def excerpts(request, group_slug, reading_slug):
         )
     rows = (
         visible_annotations(membership)
-        .filter(reading_id=group_reading.reading_id, parent__isnull=True, pk__in=map(int, raw))
+        .filter(
+            reading_id=group_reading.reading_id,
+            parent__isnull=True,
+            pk__in=[pk for pk in map(int, raw) if pk <= LARGEST_ID],
+        )
         .values_list("pk", "body_html", "deleted_at")
     )
     found = {

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from commonplace import views
+from commonplace import openapi, views
 
 # Rate limits (commonplace/ratelimits.py). The admin has no log-in form of its own: /admin/login/
 # sends a signed-out visitor to the site's log-in, with its failed log-in limits, and answers
@@ -15,6 +15,8 @@ handler500 = "commonplace.outage.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # The JSON API described (OpenAPI 3.1): commonplace/openapi.yaml.
+    path("api/openapi.yaml", openapi.description, name="openapi"),
     path("readings/", include("readings.urls")),
     path("", include("groups.urls")),
     path("", include("assignments.urls")),

@@ -46,6 +46,7 @@ from readings.services import reading_import
 SKIPPED_NAMES = {
     "home": "lists the signed-in person's own groups only",
     "healthz": "a database ping for load balancers",
+    "openapi": "the JSON API's OpenAPI description: the same public document for all",
     "readings:library": "the public library: readings with no group",
     "annotations:vocabulary": "the W3C API's JSON-LD context: the same public document for all",
     "accounts:profile": "the signed-in person's own account",
