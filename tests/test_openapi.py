@@ -398,6 +398,9 @@ def test_real_answers_fit_the_description(world, facilitator, member, outsider):
         check(template, "GET", again, 304)
         check(template, "GET", anonymous.get(base + name), 302)
         check(template, "GET", olga.get(base + name), 404)
+    # A NUL in a filter is refused before any view (commonplace/untrusted.py).
+    layer_template = "/groups/{group_slug}/readings/{reading_slug}/layer.json"
+    check(layer_template, "GET", maria.get(base + "layer.json?tag=%00"), 400)
     template = "/groups/{group_slug}/readings/{reading_slug}/excerpts.json"
     ids = f"{world['comment'].pk},{world['question'].pk},{world['private'].pk}"
     check(template, "GET", maria.get(base + f"excerpts.json?ids={ids}"), 200)
