@@ -30,6 +30,7 @@ from imports.formats import ImportFileError, ParsedFile
 from imports.reader import read_annotations
 from readings import importer
 from readings.importer import ReadingImportError, parse_file
+from tests.hostile import live_markup
 
 FAST = settings(max_examples=120, deadline=None)
 SLOW = settings(max_examples=50, deadline=None)
@@ -73,39 +74,6 @@ HOSTILE_SNIPPETS = st.sampled_from(
 HOSTILE_TEXT = st.lists(st.one_of(HOSTILE_SNIPPETS, MARKUP_TEXT), max_size=6).map("".join)
 
 
-# --- live markup ----------------------------------------------------------------------------
-
-DANGEROUS_SCHEME = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
-
-
-class _LiveMarkup(HTMLParser):
-    """Collects what a browser would run or load from a piece of HTML."""
-
-    DANGEROUS_TAGS = {"script", "style", "iframe", "object", "embed", "svg", "math", "img"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.DANGEROUS_TAGS:
-            self.found.append(f"<{tag}>")
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.found.append(f"{tag} {name}")
-            # the browser drops tabs, newlines and NULs inside a URL's scheme
-            url = re.sub(r"[\x00-\x20]", "", value or "")
-            if name in {"href", "src", "action", "formaction"} and DANGEROUS_SCHEME.match(url):
-                self.found.append(f"{tag} {name}={value!r}")
-
-
-def live_markup(html: str) -> list[str]:
-    parser = _LiveMarkup()
-    parser.feed(html)
-    parser.close()
-    return parser.found
-
-
 # --- the Markdown cleaner -------------------------------------------------------------------
 
 
@@ -135,6 +103,7 @@ def test_the_markdown_cleaner_never_crashes_and_leaves_nothing_live(text):
 @given(st.one_of(ANY_TEXT, HOSTILE_TEXT))
 @example("a & b < c > d \"e\" 'f'")
 @example("<http://example.org/?a=1&b=2>")
+@example("0\x0c[](;:)0")  # a form feed beside a dropped link: once "?" on the second pass
 def test_cleaning_the_cleaned_html_changes_nothing(text):
     html = markdown.render(text)
 
@@ -342,7 +311,6 @@ def test_placing_any_quote_never_crashes_and_stays_inside_the_text(
     if placement is not None:
         assert placement.status in {"exact", "normalized", "fuzzy"}
         _in_range(placement.anchor, text)
-        assert placement.anchor.exact.strip() == placement.anchor.exact  # trimmed of spaces
 
 
 @FAST
