@@ -62,15 +62,17 @@ VISIBLE = ["<script>", "onerror=", "javascript:", "onload=", "{{7*7}}"]
 
 # Meeting links: only http(s) is taken; the others must be refused.
 LINK_PAYLOADS = [
+    "https://meet.example/?q=<script>window.__xss=1</script>",
+    "https://meet.example/'onmouseover='window.__xss=1",
+    'https://meet.example/?q="onmouseover="window.__xss=1',
+    'meet.example/#"><svg/onload=window.__xss=1>',
+    "https://meet.example/%22%3E%3Cimg%20src=x%20onerror=window.__xss=1%3E",
     "javascript:window.__xss=1",
     "JaVaScRiPt:window.__xss=1",
     "java\tscript:window.__xss=1",
     "data:text/html,<script>window.__xss=1</script>",
     "vbscript:msgbox(1)",
     'https://meet.example/"><img src=x onerror=window.__xss=1>',
-    "https://meet.example/' onmouseover='window.__xss=1",
-    "https://meet.example/?q=<script>window.__xss=1</script>",
-    'meet.example/#"><svg onload=window.__xss=1>',
 ]
 
 DANGEROUS_SCHEME = re.compile(r"^(javascript|vbscript|data|file):", re.IGNORECASE)
