@@ -9,6 +9,7 @@ once in `.hypothesis/` and tries them first next time.
 
 import json
 import re
+import uuid
 from html.parser import HTMLParser
 
 import bleach
@@ -209,6 +210,44 @@ def test_arbitrary_bytes_never_crash_the_reading_importer(data, filename):
         assert str(error).strip()
         return
     _check_parsed(parsed)
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=40,
+    deadline=None,
+    # each example writes its own reading (a slug of its own) in the test's transaction
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(_reading_source(HOSTILE_TEXT), st.sampled_from(["essay.md", "essay.txt"]))
+def test_an_imported_readings_canonical_text_is_its_headings_and_blocks(db, source, filename):
+    from readings.layout import reading_layout
+    from readings.services import reading_import
+    from readings.text import SEPARATOR
+
+    try:
+        reading = reading_import(
+            data=source.encode("utf-8", "surrogatepass"),
+            filename=filename,
+            slug=f"r-{uuid.uuid4().hex[:12]}",
+            overrides={"title": "A title"},
+        )
+    except ReadingImportError as error:
+        assert str(error).strip()
+        return
+    text = reading.canonical_text()
+    layout = reading_layout(reading)
+    parts = []
+    for section in layout["sections"]:
+        if section.heading:
+            assert text[section.start : section.start + len(section.heading)] == section.heading
+            parts.append(section.heading)
+        for block in section.block_list:
+            assert 0 <= block.start <= block.start + len(block.text) <= len(text)
+            assert text[block.start : block.start + len(block.text)] == block.text
+            assert live_markup(block.html) == []
+            parts.append(block.text)
+    assert text == SEPARATOR.join(parts)
 
 
 # --- anchoring ------------------------------------------------------------------------------
