@@ -95,6 +95,9 @@ def render_with_mentions(
 ) -> tuple[str, set[str]]:
     """The cleaned HTML, and the (lowercased) names it links as mentions."""
     found: set[str] = set()
+    # A form feed (pasted from a PDF) is whitespace to html5lib beside a tag but a control
+    # character, shown as "?", inside words: as a space it reads the same on every pass.
+    text = text.replace("\x0c", " ")
     cleaner = bleach.Cleaner(
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,

@@ -42,6 +42,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from assignments.times import zone_named
+from groups.models import Membership
 from notifications import emails, services
 from notifications.access import visible_notifications
 from notifications.models import Delivery, Email, Kind, Mute, Notification, Preferences
@@ -148,7 +149,13 @@ def _why_not(n: Notification, preferences: Preferences, now: datetime) -> str:
     )
     if muted.exists():
         return "Muted."
-    if not visible_notifications(n.recipient).filter(pk=n.pk).exists():
+    # asked of the notification's own group only: one membership, not all of the person's
+    in_group = Membership.objects.filter(user_id=n.recipient_id, group_id=n.group_id)
+    if (
+        not visible_notifications(n.recipient, list(in_group.select_related("group")))
+        .filter(pk=n.pk)
+        .exists()
+    ):
         return "No longer visible to its recipient."
     if n.kind == Kind.DUE_SOON and (
         n.assignment.due_at <= now or services.wrote_in(n.assignment, [n.recipient_id])
