@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -247,7 +248,7 @@ for n in range({joiners}):
 start = essay.canonical_text().index({quote!r})
 print(json.dumps({{
     "container": f"/groups/{{group.slug}}/readings/{{essay.slug}}/annotations/",
-    "join": link.get_absolute_url(),
+    "join": link.token_path(),
     "tokens": tokens,
     "sessions": sessions,
     "start": start,
@@ -332,7 +333,7 @@ def _request_quietly(url) -> int | None:
         return None
 
 
-def test_the_sqlite_default_takes_a_groups_concurrent_writes_and_joins(sqlite_server):
+def test_the_sqlite_default_takes_a_groups_concurrent_writes_and_joins(sqlite_server, tmp_path):
     world = sqlite_server
     container = world["url"] + world["container"]
     source = f"{world['url']}/readings/{world['essay']}/"
@@ -370,19 +371,21 @@ def test_the_sqlite_default_takes_a_groups_concurrent_writes_and_joins(sqlite_se
                 statuses.append(("get", reading))
 
     def join(session):
+        """Open the link (its token is remembered in the session, then forgotten by the
+        address), then press Join on the token-free page: two requests, both redirects."""
         csrf = secrets.token_hex(16)  # a 32-character secret, sent as cookie and header
+        headers = {
+            "Cookie": f"sessionid={session}; csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         barrier.wait(timeout=30)
-        status = _request(
-            world["url"] + world["join"],
-            method="POST",
-            data=b"",
-            headers={
-                "Cookie": f"sessionid={session}; csrftoken={csrf}",
-                "X-CSRFToken": csrf,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
-        statuses.append(("join", status))
+        for method, path, data in (
+            ("GET", world["join"], None),
+            ("POST", "/invitation/", b"decision=accept"),
+        ):
+            status = _request(world["url"] + path, method=method, data=data, headers=headers)
+            statuses.append(("join", status))
 
     started = time.monotonic()
     threads = [threading.Thread(target=write, args=(token,)) for token in world["tokens"]]
@@ -395,7 +398,7 @@ def test_the_sqlite_default_takes_a_groups_concurrent_writes_and_joins(sqlite_se
     failed = [(kind, status) for kind, status in statuses if status >= 500]
     assert not failed, f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}"
     assert [s for k, s in statuses if k == "post"] == [201] * (WRITERS * POSTS_PER_WRITER)
-    assert [s for k, s in statuses if k == "join"] == [302] * JOINERS
+    assert [s for k, s in statuses if k == "join"] == [302] * (2 * JOINERS)
     assert time.monotonic() - started < 60
     token = world["tokens"][0]
     total = json.loads(
@@ -404,3 +407,6 @@ def test_the_sqlite_default_takes_a_groups_concurrent_writes_and_joins(sqlite_se
         ).read()
     )["total"]
     assert total == WRITERS * POSTS_PER_WRITER
+    with sqlite3.connect(tmp_path / "commonplace.sqlite3") as db:
+        (members,) = db.execute("SELECT count(*) FROM groups_membership").fetchone()
+    assert members == 1 + WRITERS + JOINERS  # the host, the writers, every joiner
