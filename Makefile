@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 SECRET := $(VENV)/.secret-key
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make test` runs the suite in this many pytest-xdist workers (`auto`: one per core);
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 URL = http://$(HOST):$(PORT)
 
 # `make run` serves the pages as production does (DEBUG off: the site's own 404/403/500
@@ -47,7 +50,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
