@@ -23,7 +23,7 @@ from notifications.access import visible_notifications
 from notifications.delivery import RELATED
 from notifications.describe import describe
 from notifications.forms import PreferencesForm
-from notifications.models import Kind, Mute, Preferences
+from notifications.models import Kind, Mute, Notification, Preferences
 from notifications.tokens import read_unsubscribe_token
 
 PAGE_SIZE = 30
@@ -115,9 +115,20 @@ def mark_all(request):
 @login_required
 @require_safe
 def unread_count(request):
-    """The header's unread count, for the page's live checks: {"unread": 3}."""
-    unread = services.inbox(visible_notifications(request.user), request.user)
-    count = unread.filter(read_at__isnull=True).count()
+    """The header's unread count, for the page's live checks: {"unread": 3}. Asked every
+    minute on every page: the permission table is asked only for the groups with something
+    unread (none, usually: then one query), not all of a person's groups (37 made it 0.3 s of
+    query building)."""
+    user = request.user
+    unread_in = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    groups = set(unread_in.order_by().values_list("group_id", flat=True).distinct())
+    count = 0
+    if groups:
+        memberships = list(
+            Membership.objects.filter(user=user, group_id__in=groups).select_related("group")
+        )
+        found = visible_notifications(user, memberships)
+        count = services.inbox(found, user).filter(read_at__isnull=True).count()
     etag = f'"unread-{count}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
