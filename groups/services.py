@@ -488,6 +488,12 @@ def quoted(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
+def header_text(text: str) -> str:
+    """User text made fit for a mail header: one line, without control or format characters
+    (a zero-width space hiding a word, a right-to-left override reordering what follows)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def _invitation_message(invitation: EmailInvitation, request) -> EmailMultiAlternatives:
     """The invitation mail. Everything people typed (the group's name and description, the
     inviter's name) is quoted in the text part and escaped in the HTML part, with no links
@@ -506,7 +512,7 @@ def _invitation_message(invitation: EmailInvitation, request) -> EmailMultiAlter
         "url": base + invitation.token_path(),
         "site_name": settings.SITE_NAME,
     }
-    subject = " ".join(f"{inviter_name} invites you to read with “{group.name}”".split())
+    subject = header_text(f"{inviter_name} invites you to read with “{group.name}”")
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("groups/email/invitation.txt", context),

@@ -75,6 +75,15 @@ LINK_PAYLOADS = [
     'https://meet.example/"><img src=x onerror=window.__xss=1>',
 ]
 
+# Email addresses a facilitator may invite: valid (a quoted local part may hold almost any
+# character), yet each one markup or an attribute breakout if it were shown unescaped.
+ADDRESS_PAYLOADS = [
+    '"<script>window.__xss=1</script>"@example.com',
+    '"><svg/onload=window.__xss=1>"@example.com',
+    '"<img/src=x/onerror=window.__xss=1>"@example.com',
+    "x'onmouseover='window.__xss=1'@example.com",
+]
+
 DANGEROUS_SCHEME = re.compile(r"^(javascript|vbscript|data|file):", re.IGNORECASE)
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc", "poster"}
 

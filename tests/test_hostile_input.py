@@ -24,16 +24,19 @@ SECURITY.md quotes.
 import csv
 import io
 import json
+import re
 import time
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from markdown_it import MarkdownIt
 
 from annotations import services as annotation_services
@@ -42,14 +45,31 @@ from annotations.services import AnnotationError
 from assignments import services as assignment_services
 from assignments.contents import blocks_of
 from assignments.services import AssignmentError
-from groups.models import Membership
-from groups.services import email_invitations_send, group_create, group_reading_import
+from groups.forms import EmailInviteForm
+from groups.models import EmailInvitation, Membership
+from groups.services import (
+    email_invitations_send,
+    group_create,
+    group_reading_import,
+    invite_link_accept,
+    invite_link_create,
+    invite_link_revoke,
+    quoted,
+)
 from meetings import services as meeting_services
 from meetings.services import MeetingError
 from notifications.models import Delivery, Preferences
 from readings.layout import reading_layout
 from tests.conftest import ARTIFACTS
-from tests.hostile import LINK_PAYLOADS, PAYLOADS, VISIBLE, live_markup, one_line
+from tests.hostile import (
+    ADDRESS_PAYLOADS,
+    LINK_PAYLOADS,
+    PAYLOADS,
+    VISIBLE,
+    live_markup,
+    one_line,
+)
+from tests.invitations import emailed_path, verify_address
 
 pytestmark = pytest.mark.browser
 
@@ -234,7 +254,10 @@ def world(transactional_db, group, essay, facilitator, member, make_user):
         named = group_create(name=payload[:120], description=payload, created_by=person)
         tried.pairs |= {("group name", payload), ("group description", payload)}
         groups.append(named)
-    email_invitations_send(group=groups[0], invited_by=people[0], emails=["new@example.com"])
+    # Each invites someone by email: every payload as the group's name and description and
+    # as the inviter's name, in an invitation mail.
+    for person, named in zip(people, groups, strict=True):
+        email_invitations_send(group=named, invited_by=person, emails=["new@example.com"])
 
     # Each person comments on a paragraph of their own; the member replies; the next person
     # flags it; each also writes a page note.
@@ -317,7 +340,10 @@ def world(transactional_db, group, essay, facilitator, member, make_user):
         page_note=True,
     )
 
+    invited = _invitations(tried, people, make_user)
+
     return {
+        "invited": invited,
         "tried": tried,
         "group": group,
         "essay": essay,
@@ -329,6 +355,47 @@ def world(transactional_db, group, essay, facilitator, member, make_user):
         "held": held,
         "calls": calls,
         "assignments": [a for a in assignments if a],
+    }
+
+
+def _invitations(tried: Tried, people, make_user) -> dict:
+    """A group inviting people, named and described with payloads, run by a payload person:
+    links labelled with payloads, email invitations to payload-shaped (valid) addresses, and
+    someone whose verified address is the first of them."""
+    inviter = people[4]  # <img src=x onerror=...>
+    inviting = group_create(
+        name=PAYLOADS[29], description="\n".join(PAYLOADS)[:2000], created_by=inviter
+    )
+    links = []
+    for payload in PAYLOADS:
+        link = tried.feed(
+            "invitation link label",
+            payload,
+            lambda payload=payload: invite_link_create(
+                group=inviting, created_by=inviter, label=payload[:80]
+            ),
+        )
+        links.append(link)
+    dead = invite_link_create(group=inviting, created_by=inviter, label=PAYLOADS[0])
+    invite_link_revoke(link=dead)
+    invite_link_accept(user=people[5], token=links[1].token)  # listed under its link
+    for address in ADDRESS_PAYLOADS:  # the form takes them as they are: valid addresses
+        assert EmailInviteForm({"emails": address}).is_valid(), address
+        tried.pairs.add(("invitation email address", address))
+    sent, skipped = email_invitations_send(
+        group=inviting, invited_by=inviter, emails=ADDRESS_PAYLOADS
+    )
+    assert skipped == {} and len(sent) == len(ADDRESS_PAYLOADS)
+    tried.taken["invitation email address"] = len(sent)
+    invitee = make_user("invitee", display_name=PAYLOADS[31])
+    verify_address(invitee, sent[0].email)
+    return {
+        "group": inviting,
+        "inviter": inviter,
+        "link": links[0],
+        "dead": dead,
+        "sent": sent,
+        "invitee": invitee,
     }
 
 
@@ -413,6 +480,10 @@ def test_no_payload_runs_anywhere_and_every_one_reads_as_text(
         assert all(ch.isprintable() for ch in message.subject), message.subject
         shown_in_mail += any(word in message.body for word in VISIBLE)
     assert shown_in_mail >= len(PAYLOADS) // 2, "the emails quote the words as written"
+    invitation_mails = [m for m in emails if " invites you to read with " in m.subject]
+    assert len(invitation_mails) == len(PAYLOADS) + len(ADDRESS_PAYLOADS)
+    for message in invitation_mails:
+        _check_invitation_mail(message)
 
     # --- the downloads -----------------------------------------------------------------
     downloads = _check_downloads(group, essay, member, facilitator)
@@ -449,16 +520,18 @@ def test_no_payload_runs_anywhere_and_every_one_reads_as_text(
             [{"name": "sessionid", "value": session_cookie(user), "url": live_server.url}]
         )
 
-    def visit(path: str, *, wait_for: str | None = None, shows=VISIBLE, action=None):
+    def visit(path: str, *, wait_for: str | None = None, shows=VISIBLE, action=None, status=200):
         if action is None:
             response = page.goto(path)
-            assert response is not None and response.status == 200, (path, response)
+            assert response is not None and response.status == status, (path, response)
         else:
             with page.expect_navigation():
                 action()
         if wait_for:
             page.wait_for_selector(wait_for, state="attached")
         settle()
+        if status != 200:  # the page's own status, which Chromium reports as a console error
+            errors[:] = [error for error in errors if f"status of {status} " not in error]
         loads.append(path)
         result = page.evaluate(DOM_CHECK)
         assert result["found"] == [], (path, result["found"])
@@ -546,6 +619,7 @@ def test_no_payload_runs_anywhere_and_every_one_reads_as_text(
     visit(reverse("notifications:inbox"))
     note = notes[0]
     visit(reverse("annotations:edit", args=[group.slug, essay.slug, note.pk]), shows=["<script>"])
+    _walk_invitations(world, emails, visit, sign_in, page, member)
     context.close()
 
     elapsed = time.monotonic() - began
@@ -565,8 +639,86 @@ def test_no_payload_runs_anywhere_and_every_one_reads_as_text(
         "assignment title", "meeting title", "agenda item",
     ):  # fmt: skip
         assert tried.taken.get(field, 0) >= len(PAYLOADS) - 3, (field, tried.taken.get(field))
+    assert tried.taken["invitation link label"] == len(PAYLOADS)
     assert tried.taken.get("meeting link", 0) >= 5  # the http(s) ones, shown as links
     assert tried.taken["meeting link"] < len(LINK_PAYLOADS)  # javascript: and the like refused
+
+
+def _walk_invitations(world, emails, visit, sign_in, page, member) -> None:
+    """The invitations of a payload group from a payload inviter, opened by others, signed in:
+    a link's token URL and an email invitation's, each followed to the token-free page; the
+    home page's "Invitations for you"; the problem page; the facilitator's invitations page."""
+    invited = world["invited"]
+    inviting, invitee, inviter = invited["group"], invited["invitee"], invited["inviter"]
+    first = invited["sent"][0]
+    email_path = emailed_path(next(m for m in emails if m.to == [first.email]))
+    pending = reverse("groups:pending_invitation")
+    named = [one_line(inviting.name)]
+
+    sign_in(member)  # not its addressee: told whose it is, and how to get in
+    visit(email_path, shows=[first.email, one_line(member.public_name)])
+    assert page.url.endswith(pending)
+    sign_in(invitee)
+    visit(invited["link"].token_path(), shows=named)  # the name, the description
+    assert page.url.endswith(pending) and "<script>" in page.inner_text(".lede")
+    # No thanks: home, saying so with the group's name, and listing the invitation for them
+    visit("/", action=lambda: page.click("button[value=no]"), shows=[f"join “{named[0]}”"])
+    assert one_line(inviter.public_name) in one_line(page.inner_text("#invitations-h + ul"))
+    for_you = reverse("groups:invitation_for_you", args=[first.pk])
+    visit(pending, action=lambda: page.click(f"a[href='{for_you}']"), shows=[first.email])
+    assert one_line(inviter.public_name) in one_line(page.inner_text(".invite-card"))
+    visit(email_path, shows=named)  # the email's own link
+    # The problem page: a link turned off, a token nobody made (the invitation stays open).
+    visit(invited["dead"].token_path(), status=410, shows=["turned off"])
+    visit("/join/" + quote(PAYLOADS[4], safe="") + "/", status=404, shows=["not valid"])
+    visit(pending, shows=named)
+    detail = reverse("groups:detail", args=[inviting.slug])
+    visit(detail, action=lambda: page.click("button[value=accept]"), shows=named)
+    assert Membership.objects.filter(group=inviting, user=invitee).exists()
+    # ... and a problem nobody names, with none open any more
+    visit(pending + "?" + urlencode({"problem": PAYLOADS[0]}), status=404, shows=["No invitation"])
+
+    # The facilitator: links by label (and who joined by each), pending addresses, a new link.
+    sign_in(inviter)
+    manage = reverse("groups:invitations", args=[inviting.slug])
+    visit(manage, shows=[one_line(PAYLOADS[0]), invited["sent"][1].email])
+    listed = one_line(page.inner_text("main"))
+    assert all(one_line(payload[:80]) in listed for payload in PAYLOADS), "every label, as words"
+    assert all(invitation.email in listed for invitation in invited["sent"][1:])
+    assert one_line(world["people"][5].public_name) in listed  # joined by the second link
+    page.fill("#id_label", PAYLOADS[30][:80])
+    world["tried"].pairs.add(("invitation link label", PAYLOADS[30]))
+    create = "form[action$='/invitations/links/'] button[type=submit]"
+    visit(manage, action=lambda: page.click(create), shows=[one_line(PAYLOADS[30])])
+    assert "/join/" in page.input_value(".copy-field__input")
+
+
+def _check_invitation_mail(message) -> None:
+    """An invitation mail: the HTML part inert, its one link the invitation's own; the text
+    part quoting (behind "> ") every line people typed, as they typed it."""
+    path = emailed_path(message)
+    invitation = (
+        EmailInvitation.objects.select_related("group", "invited_by")
+        .for_token(path.split("/")[-2])
+        .get()
+    )
+    group, inviter = invitation.group, invitation.invited_by
+    assert "\n" not in message.subject and all(ch.isprintable() for ch in message.subject)
+    ((html, mimetype),) = message.alternatives
+    assert mimetype == "text/html"
+    assert live_markup(html, allowed_tags={"meta"}) == [], message.subject
+    assert re.findall(r"href=[\"']([^\"']*)", html) == [settings.SITE_URL + path]
+    typed = [inviter.public_name, group.name, group.description, invitation.email]
+    for text in typed:
+        for line in text.splitlines():
+            assert escape(line) in html, (message.subject, line)
+    lines = message.body.splitlines()
+    for text in typed[:3]:
+        for line in quoted(text).splitlines():
+            assert line in lines, (message.subject, line)
+    theirs = {line.strip() for text in typed[:3] for line in text.splitlines() if line.strip()}
+    assert not [line for line in lines if line.strip() in theirs and not line.startswith(">")]
+    assert not re.search(r"&(lt|gt|quot|#x27|#39|amp);", message.body), "plain, not escaped"
 
 
 def _check_downloads(group, essay, member, facilitator) -> int:
