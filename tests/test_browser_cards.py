@@ -344,8 +344,8 @@ def test_an_imported_thread_says_who_wrote_it_originally(
         original_author="Rosa Luxemburg", original_created_at=datetime(2024, 3, 1, 12, tzinfo=UTC)
     )
     open_card_reading(page, login, member, group, essay)
-    expect(card(page, comment).locator(".mcard__original")).to_have_text(
-        "originally by Rosa Luxemburg, 1 Mar 2024"
+    expect(card(page, comment).locator(".mcard__foot")).to_have_text(
+        "No replies yet · originally by Rosa Luxemburg, 1 Mar 2024"
     )
 
 

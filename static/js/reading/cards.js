@@ -431,6 +431,8 @@ export function createCards(page, panel) {
     } else excerpt = span("mcard__excerpt", words);
 
     const foot = [item.replies ? plural(item.replies, "reply", "replies") : "No replies yet"];
+    // An imported note says who wrote it where it came from (its author here imported it).
+    if (item.original && !item.deleted) foot.push(item.original);
     if (item.answered !== null && item.answered !== undefined) foot.push(item.answered ? "Answered" : "Unanswered");
     if (item.tags?.length) foot.push(item.tags.map((tag) => `#${tag}`).join(" "));
     const footer = span("mcard__foot", "");
@@ -441,9 +443,7 @@ export function createCards(page, panel) {
     }
 
     const head = el.querySelector(".mcard__head");
-    // An imported note says who wrote it where it came from (the author here imported it).
-    const original = item.original && !item.deleted ? [span("mcard__original", item.original), " "] : [];
-    head.replaceChildren(meta, " ", ...original, excerpt, " ", footer);
+    head.replaceChildren(meta, " ", excerpt, " ", footer);
     head.setAttribute("aria-expanded", String(open));
   }
 
