@@ -232,6 +232,8 @@ def too_many_requests(request, error: RateLimited):
         "message": error.message,
         "wait": wait_in_words(error.retry_after),
         "retry_at": timezone.now() + timedelta(seconds=error.retry_after),
+        "long_wait": error.retry_after >= 60,  # worth saying the time on the clock
+        "again": request.get_full_path() if request.method in ("GET", "HEAD") else "",
         "unsaved": error.limit in WRITES and request.method == "POST",
         "limit": error.limit,
         "account_door": error.limit in ACCOUNT_DOORS,
