@@ -185,9 +185,7 @@ def refusal(request, error: BadInput) -> HttpResponse:
     title = "Too large" if error.status == 413 else "That request cannot be read"
     # A bad query string is usually a mangled link: offer the same page without it.
     plain = request.path if request.method in ("GET", "HEAD") and request.GET else ""
-    page = render_to_string(
-        "refused.html", {"title": title, "message": str(error), "plain": plain}
-    )
+    page = render_to_string("refused.html", {"title": title, "message": str(error), "plain": plain})
     return HttpResponse(page, status=error.status)
 
 

@@ -221,7 +221,7 @@ def test_the_facilitator_sees_who_is_removed_and_lets_them_back_in(
     done = client.post(lift, {"confirmed": "1"}, follow=True)
 
     assert "Maria Member can be invited again." in text_of(done)
-    assert "Let back in<span class=\"visually-hidden\">: Maria Member" not in done.content.decode()
+    assert 'Let back in<span class="visually-hidden">: Maria Member' not in done.content.decode()
     assert not Removal.objects.get(user=member).is_standing
     assert not is_member(member, group)  # lifting lets them be invited, it does not add them
     assert client.post(lift, {"confirmed": "1"}).status_code == 404  # nothing left to lift
