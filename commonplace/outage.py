@@ -140,4 +140,9 @@ def server_error(request, template_name="500.html"):
     if is_outage(error):
         _logged(request, error)
         return unavailable_response(request)
+    if wants_json(request):  # the API and the pages' scripts read JSON, even a 500's
+        return JsonResponse(
+            {"error": "Something went wrong on our side; it has been logged.", "status": 500},
+            status=500,
+        )
     return defaults.server_error(request, template_name=template_name)

@@ -110,6 +110,8 @@ def loads(text: str, *, what: str = "The JSON"):
         ) from None
     except RecursionError:
         raise BadInput(400, _too_deep(what)) from None
+    except ValueError as error:  # a number past Python's int conversion limit (4,300 digits)
+        raise BadInput(400, f"{what} is not valid JSON here: {error}.") from None
     check_json(data, what=what)
     return data
 

@@ -201,6 +201,10 @@ HOSTILE_BODIES = {
         "The request body is not UTF-8 text.",
     ),
     "not JSON": (lambda essay: "{'type': 'Annotation'", "The request body is not valid JSON"),
+    "a number of 5,000 digits": (
+        lambda essay: with_extra(essay, "x", "9" * 5000),
+        "The request body is not valid JSON here: Exceeds the limit (4300 digits)",
+    ),
 }
 
 
@@ -550,8 +554,9 @@ def import_file(facilitator, group, essay, data: bytes):
             "The file contains a lone surrogate (U+D800) (at id)",
         ),
         (b"[" * 40 + b"]" * 40, "The file is nested too deeply: at most 32 levels."),
+        (b'{"rows": ' + b"9" * 5000 + b"}", "The file is not valid JSON here: Exceeds the limit"),
     ],
-    ids=["nul", "surrogate", "deep"],
+    ids=["nul", "surrogate", "deep", "huge number"],
 )
 def test_a_hostile_import_file_is_a_field_error(facilitator, group, essay, data, message):
     response = import_file(facilitator, group, essay, data)
@@ -581,3 +586,18 @@ def test_the_limits_live_in_settings():
     assert services.TAG_MAX_LENGTH == settings.TAG_MAX_LENGTH == 50
     assert settings.REQUEST_MAX_BYTES > settings.ANNOTATION_IMPORT_MAX_BYTES
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE > settings.READING_IMPORT_MAX_BYTES
+
+
+def test_an_unexpected_error_on_the_api_is_a_json_500_not_a_page(member, url, essay, monkeypatch):
+    """Whatever escapes a view: an API client still reads JSON (commonplace.outage)."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("annotations.w3c.parse", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(member)
+    response = client.post(url, compact(comment(essay)), content_type="application/ld+json")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["status"] == 500
