@@ -309,3 +309,22 @@ class Removal(models.Model):
     @property
     def is_standing(self) -> bool:
         return self.lifted_at is None
+
+
+class InvitationEmailSent(models.Model):
+    """One invitation email sent, kept for the sender's daily quota (INVITATION_EMAILS_PER_DAY,
+    groups.services): not the invitation itself, so deleting the group, withdrawing the
+    invitation or its being accepted gives no quota back. Rows older than the quota's window
+    are dropped as the sender sends again."""
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["sender", "sent_at"], name="invitation_sent_quota")]
+
+    def __str__(self) -> str:
+        return f"Invitation email by #{self.sender_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+

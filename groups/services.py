@@ -20,6 +20,7 @@ from groups.access import ensure_writable
 from groups.models import (
     EMAIL_INVITATION_LIFETIME,
     EmailInvitation,
+    InvitationEmailSent,
     GroupReading,
     InviteLink,
     Membership,
@@ -396,8 +397,8 @@ INVITATION_QUOTA_WINDOW = timedelta(days=1)
 def invitation_quota_left(*, user: User, now=None) -> int:
     """How many more invitation emails this account may send now (any 24 hours, all groups)."""
     now = now or timezone.now()
-    used = EmailInvitation.objects.filter(
-        invited_by=user, created_at__gt=now - INVITATION_QUOTA_WINDOW
+    used = InvitationEmailSent.objects.filter(
+        sender=user, sent_at__gt=now - INVITATION_QUOTA_WINDOW
     ).count()
     return max(0, settings.INVITATION_EMAILS_PER_DAY - used)
 
@@ -406,13 +407,11 @@ def _check_invitation_quota(user: User, wanted: int, now) -> None:
     """Counted from the database, so it holds across app servers; the caller holds a lock on
     the inviter's row, so two batches at once cannot both slip under it."""
     limit = settings.INVITATION_EMAILS_PER_DAY
-    sent_at = list(
-        EmailInvitation.objects.filter(
-            invited_by=user, created_at__gt=now - INVITATION_QUOTA_WINDOW
-        )
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-    )
+    # Counted from a log of its own (InvitationEmailSent), not the invitations: deleting a
+    # group or withdrawing an invitation gives no quota back.
+    sent = InvitationEmailSent.objects.filter(sender=user)
+    sent.filter(sent_at__lte=now - INVITATION_QUOTA_WINDOW).delete()
+    sent_at = list(sent.order_by("sent_at").values_list("sent_at", flat=True))
     if len(sent_at) + wanted <= limit:
         return
     must_age = len(sent_at) + wanted - limit  # the oldest this many must leave the window
@@ -474,6 +473,9 @@ def email_invitations_send(
             invitation.issue_token()
         tokens = [invitation.token for invitation in invitations]
         invitations = EmailInvitation.objects.bulk_create(invitations)
+        InvitationEmailSent.objects.bulk_create(
+            InvitationEmailSent(sender=invited_by, sent_at=now) for _ in invitations
+        )
         for invitation, token in zip(invitations, tokens, strict=True):
             invitation.token = token  # bulk_create may hand back other objects on some backends
         messages = [_invitation_message(invitation, request) for invitation in invitations]

@@ -24,7 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from groups.models import EmailInvitation, InviteLink, Membership, Removal, token_digest
+from groups.models import (
+    EmailInvitation,
+    InvitationEmailSent,
+    InviteLink,
+    Membership,
+    Removal,
+    token_digest,
+)
 from groups.redaction import redact
 from groups.services import (
     INVITATION_PROBLEMS,
@@ -316,7 +323,7 @@ def test_the_daily_quota_refuses_a_batch_past_it_naming_the_limit_and_writing_no
     assert response.status_code == 400
     assert "You can send at most 3 invitation emails a day" in page
     assert "You have sent 2 in the last 24 hours, so 1 more can go now; you entered 2." in page
-    oldest = EmailInvitation.objects.order_by("created_at").first().created_at
+    oldest = InvitationEmailSent.objects.order_by("sent_at").first().sent_at
     frees_at = timezone.localtime(oldest + timedelta(days=1))
     assert f"All 2 can go from {frees_at:%-d %B %Y, %H:%M}" in page
     assert "Nothing was sent." in page
@@ -336,9 +343,30 @@ def test_the_quota_counts_every_group_of_the_account_and_frees_up_after_a_day(
     assert send_invitations(second, "c@example.org").status_code == 400
     # a@ is new to the second group: it would be one more mail
     assert send_invitations(second, "a@example.org").status_code == 400
-    EmailInvitation.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    InvitationEmailSent.objects.update(sent_at=timezone.now() - timedelta(hours=25))
     assert send_invitations(second, "c@example.org d@example.org").status_code == 302
     assert len(mailoutbox) == 4
+    assert InvitationEmailSent.objects.count() == 2  # the day-old sends are dropped
+
+
+def test_deleting_the_group_or_withdrawing_gives_no_quota_back(
+    client, facilitator, send_invitations, mailoutbox, settings
+):
+    """Else: fill the day's quota, delete the group, make another, and send again."""
+    settings.INVITATION_EMAILS_PER_DAY = 2
+    from groups.services import email_invitation_withdraw, group_create, group_delete
+
+    first = group_create(name="First Circle", created_by=facilitator)
+    send_invitations(first, "a@example.org b@example.org")
+    group_delete(group=first)
+    second = group_create(name="Second Circle", created_by=facilitator)
+    assert send_invitations(second, "c@example.org").status_code == 400
+
+    settings.INVITATION_EMAILS_PER_DAY = 3
+    send_invitations(second, "c@example.org")
+    email_invitation_withdraw(invitation=EmailInvitation.objects.get(email="c@example.org"))
+    assert send_invitations(second, "d@example.org").status_code == 400
+    assert len(mailoutbox) == 3
 
 
 def test_addresses_skipped_do_not_count_and_a_batch_over_the_limit_says_so(
