@@ -317,9 +317,7 @@ class InvitationEmailSent(models.Model):
     invitation or its being accepted gives no quota back. Rows older than the quota's window
     are dropped as the sender sends again."""
 
-    sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -327,4 +325,3 @@ class InvitationEmailSent(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation email by #{self.sender_id} at {self.sent_at:%Y-%m-%d %H:%M}"
-

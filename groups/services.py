@@ -20,8 +20,8 @@ from groups.access import ensure_writable
 from groups.models import (
     EMAIL_INVITATION_LIFETIME,
     EmailInvitation,
-    InvitationEmailSent,
     GroupReading,
+    InvitationEmailSent,
     InviteLink,
     Membership,
     ReadingGroup,
