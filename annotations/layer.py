@@ -13,6 +13,7 @@ from django.utils.timezone import localtime
 
 from accounts.models import User
 from annotations.access import (
+    HELD,
     Action,
     Judge,
     allowed,
@@ -689,6 +690,8 @@ def thread_for(user, group, membership, root: Annotation) -> list[Annotation]:
     visible = visible_annotations(membership)
     rows = list(
         visible.filter(Q(pk=root.pk) | Q(root_id=root.pk))
+        # an open flag on each (the edit and delete lines ask it: access.not_held)
+        .annotate(held=HELD)
         .select_related("author", "hidden_by")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .order_by("created_at", "pk")

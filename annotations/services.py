@@ -437,6 +437,7 @@ def annotation_create(
     mentioned = _record_mentions(annotation, names, members, new=True)
     _layer_changed(reading_id=reading.pk, group_id=group.pk)
     events.annotation_created.send(sender=Annotation, annotation=annotation, mentioned=mentioned)
+    annotation.held = False  # new: no flag on it (access.is_held need not ask)
     return annotation
 
 
@@ -498,6 +499,8 @@ def annotation_update(
         if annotation.is_reply and not body:
             raise AnnotationError("A reply cannot be empty.", field="body")
         if body != annotation.body or rerender:
+            if reason := access.held_for_moderation(annotation):
+                raise AnnotationError(reason, field="body", status=409)
             members = member_usernames(annotation.group)
             annotation.body = body
             annotation.body_html, names = _rendered(annotation, members)
@@ -561,6 +564,8 @@ def annotation_delete(
     ensure_writable(annotation.group)
     if annotation.is_deleted:
         raise AnnotationGone()
+    if reason := access.held_for_moderation(annotation):
+        raise AnnotationError(reason, status=409)
     layer = {"reading_id": annotation.reading_id, "group_id": annotation.group_id}
     if annotation.children.exists():
         annotation.deleted_at = timezone.now()
@@ -638,6 +643,7 @@ def annotation_flag(*, annotation: Annotation, user: User, reason: str) -> Flag:
         annotation=annotation, user=user, defaults={"reason": reason, "resolved_at": None}
     )
     _layer_changed(reading_id=annotation.reading_id, group_id=annotation.group_id)
+    annotation.held = True  # its words are held now (access.not_held)
     if not was_open:
         events.flag_raised.send(sender=Flag, flag=flag)
     return flag

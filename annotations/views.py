@@ -424,7 +424,14 @@ def delete(request, group_slug, reading_slug, annotation_id):
             cancel_url=_thread_url(annotation),
         )
     root_id = annotation.root_id
-    services.annotation_delete(annotation=annotation)
+    try:
+        services.annotation_delete(annotation=annotation)
+    except services.AnnotationError as error:  # flagged: held for the facilitators
+        if request.headers.get("X-Requested-With"):  # the reading page's panel says it
+            page = {"title": "Not deleted", "message": str(error)}
+            return render(request, "refused.html", page, status=error.status)
+        messages.error(request, str(error))
+        return redirect(_thread_url(annotation))
     messages.success(request, "Deleted.")
     forget_peek_locks(membership)  # deleting one's only note in a range locks it again
     still_seen = visible_annotations(membership)

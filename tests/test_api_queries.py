@@ -277,15 +277,17 @@ WRITES = {
     # (the reading's sections and blocks, cached per revision: here the cold case), the insert
     "reply": 1 + 2 + 1 + 2 + (1 + 1 + 2 + 1),
     # the annotation; the savepoint and its release; locked; If-Match asks for its tags;
+    # an open flag on it, under the lock (a flagged note's words stay: access.not_held);
     # the members, for @mentions, and the mentions (delete the old, read what is left); the
     # tags (the same, and add the new); the row; the version figure; the answer's tags
-    "put": 1 + 2 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 1,
-    # the annotation; the savepoint and its release; locked; has it replies?; the delete
+    "put": 1 + 2 + 1 + 1 + 1 + 1 + 2 + 3 + 1 + 1 + 1,
+    # the annotation; the savepoint and its release; locked; an open flag on it, under the
+    # lock (a flagged note stays: access.not_held); has it replies?; the delete
     # (what hangs from it read: replies, thread, meetings' agenda items and live spotlights;
     # deleted: tags, +1s, flags, mentions, raises, the notifications about it, the mutes of
     # its thread, the row); its parent locked (a placeholder left with nothing to hold?); the
     # version figure
-    "delete": 1 + 2 + 1 + 1 + 12 + 1 + 1,
+    "delete": 1 + 2 + 1 + 1 + 1 + 12 + 1 + 1,
 }
 
 

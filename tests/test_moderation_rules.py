@@ -245,43 +245,122 @@ def flagged(group, essay, member, classmate):
 FLAGGED = "Someone flagged this thread for the facilitators"
 
 
+@pytest.fixture
+def thread_flagged(group, essay, member, classmate):
+    """A thread whose own reply (not its first note) is flagged: the first note may still be
+    edited, but not made private."""
+    note = create(group, essay, member, body="A sharp remark.")
+    mine = reply_to(note, member, body="And more.")
+    services.annotation_flag(annotation=mine, user=classmate, reason="Unkind.")
+    return note
+
+
 def edit_data(note, **changes):
     data = {"body": note.body, "tags": "", "kind": note.motivation, "visibility": note.visibility}
     return {**data, **changes}
 
 
-def test_the_edit_page_shows_only_me_refused_with_the_reason(client, flagged, member):
+def test_the_edit_page_shows_only_me_refused_with_the_reason(client, thread_flagged, member):
     client.force_login(member)
-    html = client.get(url("annotations:edit", flagged, flagged.pk)).content.decode()
+    html = client.get(url("annotations:edit", thread_flagged, thread_flagged.pk)).content.decode()
     radio = re.search(r'<input type="radio" name="visibility" value="private"[^>]*>', html)
     assert "disabled" in radio.group(0)
     assert FLAGGED in html
 
 
-def test_the_form_refuses_to_make_a_flagged_note_private(client, flagged, member, facilitator):
+def test_the_form_refuses_to_make_a_flagged_note_private(
+    client, thread_flagged, member, facilitator
+):
     client.force_login(member)
     response = client.post(
-        url("annotations:edit", flagged, flagged.pk), edit_data(flagged, visibility="private")
+        url("annotations:edit", thread_flagged, thread_flagged.pk),
+        edit_data(thread_flagged, visibility="private"),
     )
     assert response.status_code == 400
     assert FLAGGED in response.content.decode()
-    flagged.refresh_from_db()
-    assert flagged.visibility == Annotation.Visibility.GROUP
+    thread_flagged.refresh_from_db()
+    assert thread_flagged.visibility == Annotation.Visibility.GROUP
     client.force_login(facilitator)
-    assert client.get(url("annotations:thread", flagged, flagged.pk)).status_code == 200
+    assert (
+        client.get(url("annotations:thread", thread_flagged, thread_flagged.pk)).status_code == 200
+    )
 
 
-def test_the_api_refuses_to_make_a_flagged_note_private(client, flagged, member):
+def test_the_api_refuses_to_make_a_flagged_note_private(client, thread_flagged, member):
     client.force_login(member)
     response = client.put(
-        api_url(flagged),
-        json.dumps({"type": "Annotation", "bodyValue": flagged.body, "visibility": "private"}),
+        api_url(thread_flagged),
+        json.dumps(
+            {"type": "Annotation", "bodyValue": thread_flagged.body, "visibility": "private"}
+        ),
         content_type="application/ld+json",
     )
     assert response.status_code == 409
     assert response.json()["error"].startswith(FLAGGED)
+    thread_flagged.refresh_from_db()
+    assert thread_flagged.visibility == Annotation.Visibility.GROUP
+
+
+HELD = "Someone flagged this for the facilitators: its words stay as they are"
+
+
+def test_its_author_cannot_delete_a_flagged_note_by_form_or_api(client, flagged, member):
+    """Else the flagged words would be gone before a facilitator saw them."""
+    client.force_login(member)
+    response = client.post(url("annotations:delete", flagged, flagged.pk), {"confirmed": "1"})
+    assert response.status_code == 403
+    assert HELD in response.content.decode()
+    response = client.delete(api_url(flagged))
+    assert response.status_code == 403
+    assert response.json()["error"].startswith(HELD)
     flagged.refresh_from_db()
-    assert flagged.visibility == Annotation.Visibility.GROUP
+    assert not flagged.is_deleted
+    assert Flag.objects.filter(annotation=flagged, resolved_at__isnull=True).exists()
+
+
+def test_its_author_cannot_change_a_flagged_notes_words_by_form_or_api(client, flagged, member):
+    client.force_login(member)
+    response = client.post(
+        url("annotations:edit", flagged, flagged.pk), edit_data(flagged, body="Innocent text.")
+    )
+    assert response.status_code == 403
+    assert HELD in response.content.decode()
+    response = client.put(
+        api_url(flagged),
+        json.dumps({"type": "Annotation", "bodyValue": "Innocent text."}),
+        content_type="application/ld+json",
+    )
+    assert response.status_code == 403
+    assert response.json()["error"].startswith(HELD)
+    flagged.refresh_from_db()
+    assert flagged.body == "A sharp remark."
+
+
+def test_a_flag_raised_while_editing_still_holds_the_words(group, essay, member, classmate):
+    """The services ask again under the row lock: a flag raised after the page allowed the
+    edit still counts (409)."""
+    note = create(group, essay, member, body="A sharp remark.")
+    services.annotation_flag(annotation=note, user=classmate, reason="Unkind.")
+    note.held = False  # as the page saw it, before the flag
+    with pytest.raises(services.AnnotationError) as refused:
+        services.annotation_update(annotation=note, body="Innocent text.")
+    assert refused.value.status == 409
+    with pytest.raises(services.AnnotationError):
+        services.annotation_delete(annotation=note)
+    note.refresh_from_db()
+    assert note.body == "A sharp remark." and not note.is_deleted
+
+
+def test_once_the_flag_is_dismissed_its_author_may_edit_and_delete_again(
+    client, flagged, member, facilitator
+):
+    Flag.objects.filter(annotation=flagged).update(resolved_at=flagged.created_at)
+    client.force_login(member)
+    response = client.post(
+        url("annotations:edit", flagged, flagged.pk), edit_data(flagged, body="Kinder now.")
+    )
+    assert response.status_code == 302
+    assert client.delete(api_url(flagged)).status_code == 204
 
 
 def test_a_flag_on_a_reply_keeps_the_whole_thread_shared(group, essay, member, classmate):
@@ -306,7 +385,7 @@ def test_a_flag_raised_after_the_page_was_drawn_still_counts(client, group, essa
     response = client.post(
         url("annotations:edit", note, note.pk), edit_data(note, visibility="private")
     )
-    assert response.status_code in {400, 409}
+    assert response.status_code in {400, 403, 409}  # 403: the flag is on the note itself
     note.refresh_from_db()
     assert note.visibility == Annotation.Visibility.GROUP
 

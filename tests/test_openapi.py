@@ -53,6 +53,7 @@ JSON_IN_SOURCE = re.compile(
 # Responses the description documents that the requests below cannot make; each is produced
 # by the test named.
 PRODUCED_ELSEWHERE = {
+    "409": "a flagged note's author changing or deleting it (tests/test_moderation_rules.py)",
     "413": "a body over the size limit (the input limits' tests)",
     "429": "over a rate limit, which the tests turn off (the rate limits' tests)",
     "503": "the database unreachable (tests/test_settings_and_health.py, the fault test)",

@@ -130,14 +130,15 @@ EXPECTED: dict[str, dict[Action, tuple[bool, bool, bool]]] = {
         Action.MARK_ANSWER: (N, N, N),
     },
     # The author's shared comment, flagged by another member: it cannot be made private (out of
-    # the facilitators' sight) until a facilitator has looked at the flag.
+    # the facilitators' sight), nor its words changed, nor deleted, until a facilitator has
+    # looked at the flag.
     "flagged": {
         Action.SEE: (Y, Y, Y),
         Action.SEE_AUTHOR: (Y, Y, Y),
         Action.REPLY: (Y, Y, Y),
-        Action.EDIT: (Y, N, N),
+        Action.EDIT: (N, N, N),
         Action.MAKE_PRIVATE: (N, N, N),
-        Action.DELETE: (Y, N, N),
+        Action.DELETE: (N, N, N),
         Action.PLUS_ONE: (Y, Y, Y),
         Action.FLAG: (N, Y, Y),
         Action.HIDE: (N, N, Y),

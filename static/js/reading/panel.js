@@ -210,7 +210,7 @@ export function createPanel(page) {
       credentials: "same-origin",
       headers: { "X-Requested-With": "fetch" },
     });
-    if (form.action.includes("/delete/")) {
+    if (response.ok && form.action.includes("/delete/")) {
       const id = Number(form.action.split("/notes/")[1].split("/")[0]);
       const gone = page.layer.get(id);
       if (gone) {
@@ -243,7 +243,7 @@ export function createPanel(page) {
         return;
       }
       if (button) button.disabled = false;
-      const reason = response.status === 403 && doc?.querySelector(".lede")?.textContent;
+      const reason = [403, 409].includes(response.status) && doc?.querySelector(".lede")?.textContent;
       const away = response.status === 503 && "The site cannot reach its database just now. Your text is still here: send it again in a few seconds.";
       return form.append(say(reason || away || "That did not work. Reload the page and try again."));
     }
