@@ -521,7 +521,7 @@ def test_the_personal_link_shows_who_invited_and_joins_nobody_yet(
     page = text_of(response)
     assert response.status_code == 200
     assert "Join Tuesday Reading Circle" in page
-    assert "Fran Facilitator invited you" in page
+    assert "Fran Facilitator sent this invitation" in page
     assert "Decline" in page
     assert not is_member(outsider, group)
 
