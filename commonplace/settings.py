@@ -286,8 +286,17 @@ CONTENT_SECURITY_POLICY = (
 # (commonplace/untrusted.py) read these, and every refusal names the limit (413 for a request
 # too large, 400 otherwise; JSON on the API, the site's page in a browser).
 KIB, MIB = 1024, 1024 * 1024
-# Readings: the importer refuses files (and pasted texts) larger than this many bytes.
+# Readings: the importer refuses files (and pasted texts) larger than this many bytes, and
+# bounds its work before doing it (readings/importer.py): lines in the file, paragraphs and
+# headings (a long book in short paragraphs has a few thousand), and the characters of one
+# paragraph or heading (inline Markdown costs more than linear time in a paragraph's length).
 READING_IMPORT_MAX_BYTES = 2 * MIB
+READING_IMPORT_MAX_LINES = 100_000
+READING_IMPORT_MAX_BLOCKS = 5_000
+READING_IMPORT_MAX_PARAGRAPH_CHARS = 20_000
+# ...and in Markdown the characters that start inline markup (* _ [ ] ( ) ` < \ & !): ordinary
+# prose has a few in a thousand; each may make the parser look through the rest of its paragraph.
+READING_IMPORT_MAX_MARKUP = 100_000
 # Annotation imports (imports/): the file, and how many annotations it may hold.
 ANNOTATION_IMPORT_MAX_BYTES = 5 * MIB
 ANNOTATION_IMPORT_MAX_ANNOTATIONS = 1000

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -615,3 +616,160 @@ def test_the_text_content_of_every_blocks_html_equals_its_text(db, tmp_path, nam
     for block in blocks:
         assert text_content(block.html) == block.text, block.html
         assert html.unescape(re.sub(r"<[^>]*>", "", block.html)) == block.text, block.html
+
+
+# --- bounded work: files that cost far more to parse than their size (security review) -------
+
+# The review's files, each under the byte limit, each of which tied up a worker for 5-45 s.
+# Each is refused (or parsed) within a CPU bound, and a refusal names the limit it passed.
+SLOW_FILES = [
+    pytest.param("# T\n\n" + "a\n\n" * 600_000, "100,000 lines", id="600,000 paragraphs"),
+    pytest.param("# T\n\n" + "<div>" * 200_000, "limit is 100,000", id="<div> x 200,000"),
+    pytest.param("*a" * 400_000, "limit is 100,000", id="*a x 400,000"),
+    pytest.param("[" * 500_000, "limit is 100,000", id="[ x 500,000"),
+    pytest.param("`a`" * 300_000, "limit is 100,000", id="backticks x 300,000"),
+    pytest.param("a\n\n" * 49_000, "limit is 5,000", id="49,000 paragraphs"),
+    pytest.param("- a\n" * 99_000, "limit is 5,000", id="99,000 list items"),
+    pytest.param("# a\n" * 99_000, "limit is 5,000", id="99,000 headings"),
+    pytest.param("[a]: /u\n" * 45_000 + "x", "limit is 5,000", id="45,000 link references"),
+    pytest.param(("> " * 30 + "a\n\n") * 4_000, "limit is 5,000", id="deeply nested quotes"),
+    pytest.param("word " * 300_000, "limit is 20,000 characters", id="one long paragraph"),
+    pytest.param("a\n" * 99_000, "limit is 20,000 characters", id="one paragraph, many lines"),
+]
+CPU_BOUND = 3.0  # seconds; the worst of these takes well under one on an idle machine
+
+
+@pytest.mark.parametrize(("text", "limit"), SLOW_FILES)
+@pytest.mark.parametrize("suffix", [".md", ".txt"])
+def test_a_file_that_would_be_slow_to_parse_is_refused_quickly_naming_the_limit(
+    text, limit, suffix
+):
+    from readings.importer import ReadingImportError, parse_file
+
+    data = text.encode()
+    assert len(data) <= 2 * 1024 * 1024
+    started = time.process_time()
+    try:
+        parse_file(data, "r" + suffix)
+    except ReadingImportError as error:
+        message = str(error)
+    else:
+        message = ""
+    assert time.process_time() - started < CPU_BOUND
+    if suffix == ".md" or "lines" in limit or "characters" in limit:
+        assert "the limit is" in message and limit in message, message
+    elif message:  # as plain text the Markdown is words: another limit, or none, applies
+        assert "the limit is" in message, message
+    assert "\n" not in message
+
+
+# Just under every limit, with the markup spent where the parser is slowest: parsed in time.
+def _worst_allowed(pattern: str) -> str:
+    punctuation = sum(map(pattern.count, "*_[]()`<\\&!"))
+    paragraph = (pattern * 20_000)[:19_990]
+    per_paragraph = sum(map(paragraph.count, "*_[]()`<\\&!"))
+    text = "# T\n\n" + (paragraph + "\n\n") * (99_000 // per_paragraph)
+    prose = "word " * 399 + "end.\n\n"
+    assert punctuation
+    return text + prose * ((2 * 1024 * 1024 - 200 - len(text.encode())) // len(prose))
+
+
+@pytest.mark.parametrize("pattern", ["*a", "[", "![", "**a", "[a[b[c", "[a](", "<div>", "`a`"])
+def test_the_costliest_markdown_within_the_limits_parses_in_time(pattern):
+    from readings.importer import parse_file
+
+    data = _worst_allowed(pattern).encode()
+    started = time.process_time()
+    parsed = parse_file(data, "worst.md")
+    assert time.process_time() - started < CPU_BOUND
+    assert 0 < parsed.block_count <= 5_000
+
+
+def test_a_long_book_of_ordinary_prose_imports_in_seconds():
+    from readings.importer import parse_file
+
+    words = ["the", "reader", "of", "a", "long", "and", "careful", "essay", "turns", "slowly"]
+    paragraphs = [
+        " ".join(words[(i + j) % len(words)] for j in range(110))
+        + f" with *emphasis*, a [link](https://example.org/{i}) and `code` (aside)."
+        for i in range(3_000)
+    ]
+    chapters = ["## Chapter\n\n" + "\n\n".join(paragraphs[i : i + 60]) for i in range(0, 3_000, 60)]
+    data = ("---\ntitle: A book\n---\n\n" + "\n\n".join(chapters) + "\n").encode()
+    assert 1.8 * 1024 * 1024 < len(data) <= 2 * 1024 * 1024
+    started = time.process_time()
+    parsed = parse_file(data, "book.md")
+    assert time.process_time() - started < CPU_BOUND
+    assert parsed.block_count == 3_000
+    assert "<em>emphasis</em>" in parsed.sections[0].blocks[0].html
+
+
+def test_the_work_limits_come_from_settings(settings):
+    from readings.importer import ReadingImportError, parse_file
+
+    settings.READING_IMPORT_MAX_BLOCKS = 2
+    with pytest.raises(ReadingImportError, match="more than 2 paragraphs and headings"):
+        parse_file(b"a\n\nb\n\nc\n", "three.md")
+    with pytest.raises(ReadingImportError, match="more than 2 paragraphs"):
+        parse_file(b"a\n\nb\n\nc\n", "three.txt")
+    settings.READING_IMPORT_MAX_PARAGRAPH_CHARS = 10
+    with pytest.raises(ReadingImportError, match=r"Line 3: a paragraph of 11 characters"):
+        parse_file(b"short\n\n" + b"x" * 11, "long.md")
+    with pytest.raises(ReadingImportError, match=r"Line 3: a paragraph of 11 characters"):
+        parse_file(b"short\n\n" + b"x" * 11, "long.txt")
+    settings.READING_IMPORT_MAX_LINES = 3
+    with pytest.raises(ReadingImportError, match="4 lines; the limit is 3 lines"):
+        parse_file(b"a\nb\nc\nd", "lines.txt")
+    settings.READING_IMPORT_MAX_MARKUP = 3
+    with pytest.raises(ReadingImportError, match="4 Markdown punctuation characters"):
+        parse_file(b"*a* *b*", "stars.md")
+    assert parse_file(b"*a* *b*", "stars.txt").block_count == 1  # plain text has no markup
+
+
+def test_the_command_names_the_limit_in_one_line(existing, tmp_path):
+    before = row_counts()
+
+    with pytest.raises(CommandError) as caught:
+        import_file(write(tmp_path, "brackets.md", "# T\n\n" + "[" * 500_000))
+
+    assert "the limit is 100,000" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert row_counts() == before
+
+
+def test_the_import_form_names_the_limit_on_its_field(facilitator, group):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client(raise_request_exception=False)
+    client.force_login(facilitator)
+    before = row_counts()
+    data = ("# T\n\n" + "a\n\n" * 600_000).encode()
+
+    started = time.process_time()
+    response = client.post(
+        reverse("groups:reading_import", args=[group.slug]),
+        {"file": SimpleUploadedFile("r.md", data)},
+    )
+
+    assert time.process_time() - started < CPU_BOUND
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The file has 1,200,003 lines; the limit is 100,000 lines." in page
+    assert 'id="id_file_error"' in page
+    assert row_counts() == before
+
+
+def test_an_autolink_inside_a_link_makes_no_anchor_inside_an_anchor():
+    """Once bleach (html5lib) closed the outer link; the HTML is now well-formed as written."""
+    from readings.importer import parse_file
+
+    block = (
+        parse_file(b"[see <http://b.org> here](http://a.org)", "nested.md").sections[0].blocks[0]
+    )
+
+    assert (
+        block.html == '<a href="http://a.org" rel="nofollow noopener ugc">see http://b.org here</a>'
+    )
+    assert block.text == "see http://b.org here"
