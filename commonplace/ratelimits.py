@@ -49,6 +49,7 @@ DOORS = {
     "invitation_email": "invitation emails sent",
     "calendar_feed": "fetches of this calendar feed",
     "unsubscribe": "uses of this unsubscribe link",
+    "link_guess": "calendar or unsubscribe links that are not ours, from your address",
     "api_token": "requests with an API token",
     "search": "searches",
     # allauth's (ACCOUNT_RATE_LIMITS)
@@ -168,6 +169,13 @@ def who(request) -> str:
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
     return f"address:{address_key(request)}"
+
+
+def count_guess(request) -> None:
+    """A capability link that is not ours (an unknown calendar feed, a forged unsubscribe
+    token): counted per address too, so one address cannot try key after key, each with a
+    fresh count of its own. Raises RateLimited over the limit."""
+    enforce(request, "link_guess", key=f"address:{address_key(request)}")
 
 
 def secret_key(prefix: str, secret: str) -> str:

@@ -236,6 +236,7 @@ RATE_LIMITS = env_rate_limits(
         "invitation_email": "20/h",  # invitation emails sent (each form of up to 50 addresses)
         "calendar_feed": "60/h",  # per feed: calendar apps refresh every 15 minutes or more
         "unsubscribe": "30/m",  # per link
+        "link_guess": "30/m",  # per address: calendar and unsubscribe links that are not ours
         "api_token": "300/m",  # requests made with a personal API token
         "search": "60/m",
     },

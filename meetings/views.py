@@ -15,7 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from annotations.access import annotation_for_reader
 from annotations.models import Annotation
 from commonplace.confirm import confirmation_page, is_confirmed
-from commonplace.ratelimits import rate_limit, secret_key
+from commonplace.ratelimits import (
+    RateLimited,
+    count_guess,
+    rate_limit,
+    secret_key,
+    too_many_requests,
+)
 from groups.access import GroupAction, group_check, group_for, group_permits
 from meetings import services
 from meetings.access import agenda_item_for, meeting_for
@@ -392,6 +398,10 @@ def calendar_feed(request, key):
     revoked key answers 404."""
     user = services.calendar_feed_owner(key)
     if user is None:
+        try:
+            count_guess(request)
+        except RateLimited as error:
+            return too_many_requests(request, error)
         raise Http404("No such calendar.")
     body = feed_for(user, request=request)
     etag = feed_etag(body)

@@ -15,7 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import User
 from annotations.access import annotation_for_reader
-from commonplace.ratelimits import rate_limit, secret_key
+from commonplace.ratelimits import (
+    RateLimited,
+    count_guess,
+    rate_limit,
+    secret_key,
+    too_many_requests,
+)
 from groups.access import group_for_member
 from groups.models import Membership
 from notifications import services
@@ -233,6 +239,10 @@ def unsubscribe(request, token):
     if found is not None:
         user = User.objects.filter(pk=found[0], is_active=True).first()
     if user is None or (found[1] != "digest" and found[1] not in Kind.values):
+        try:
+            count_guess(request)
+        except RateLimited as error:
+            return too_many_requests(request, error)
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
     kind = found[1]
     # "Stop emailing maria@… about replies to you?" / "… the daily digest?"

@@ -335,6 +335,20 @@ def test_unsubscribe_links_are_counted_per_link_and_write_nothing_over_it(
     assert mail_client.post(hers).status_code == 200
 
 
+def test_links_that_are_not_ours_are_counted_per_address_too(limit, member):
+    """Each made-up key would start a fresh count of its own: misses count per address."""
+    limit(link_guess="3/m")
+    guesser = Client()
+    for n in range(3):
+        assert guesser.get(reverse("meetings:calendar_feed", args=[f"guess{n}"])).status_code == 404
+    assert_limited(guesser.get(reverse("meetings:calendar_feed", args=["guess9"])), "link_guess")
+    forged = reverse("notifications:unsubscribe", args=["forged-token"])
+    assert_limited(guesser.post(forged), "link_guess")
+    # a real link is not a guess: it is counted per link, as before
+    _, real = meetings_services.calendar_feed_create(user=member)
+    assert guesser.get(reverse("meetings:calendar_feed", args=[real])).status_code == 200
+
+
 # --- API tokens and search ---------------------------------------------------------------------
 
 
