@@ -16,7 +16,7 @@ reaches no one but its author, not even as a number); the page says that they go
 from django.db.models import Count, Q
 
 from annotations.models import Annotation, Flag, PlusOne
-from annotations.services import _layer_changed
+from annotations.services import _layer_changed, _rendered, member_usernames
 from commonplace.deletion import Consequence, counted, register_deletion_part
 from groups.deletion import groups_only_member
 
@@ -112,5 +112,19 @@ def prepare_account(user) -> None:
     private = Annotation.objects.filter(author=user, visibility=PRIVATE)
     layers = set(private.order_by().values_list("reading_id", "group_id").distinct())
     private.delete()
+    # Others' words that @mention the account: drawn again without the link to it, so that a
+    # later account taking the username does not inherit them.
+    members_of: dict[int, dict] = {}
+    for annotation in Annotation.objects.filter(mentions__user=user).select_related(
+        "group", "reading"
+    ):
+        if annotation.group_id not in members_of:
+            members = member_usernames(annotation.group)
+            members_of[annotation.group_id] = {
+                name: member for name, member in members.items() if member.pk != user.pk
+            }
+        annotation.body_html, _ = _rendered(annotation, members_of[annotation.group_id])
+        annotation.save(update_fields=["body_html"])
+        layers.add((annotation.reading_id, annotation.group_id))
     for reading_id, group_id in sorted(layers):
         _layer_changed(reading_id=reading_id, group_id=group_id)

@@ -731,3 +731,19 @@ def test_a_note_written_while_its_group_is_deleted_goes_with_it(group, essay, me
     assert waited
     assert not ReadingGroup.objects.filter(pk=group.pk).exists()
     assert not Annotation.objects.filter(group_id=group.pk).exists()
+
+
+def test_an_at_mention_of_a_deleted_account_is_no_longer_a_link(group, essay, member, make_user):
+    """Else a later account taking the username would inherit the links to it."""
+    from accounts.deletion import account_delete
+
+    lee = make_user("lee")
+    Membership.objects.create(group=group, user=lee)
+    note = create(group, essay, member, body="What do you think, @lee?")
+    assert 'class="mention"' in note.body_html
+
+    account_delete(user=lee)
+
+    note.refresh_from_db()
+    assert "@lee" in note.body_html
+    assert 'class="mention"' not in note.body_html and "member=lee" not in note.body_html
