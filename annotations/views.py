@@ -51,9 +51,10 @@ from groups.access import (
     group_reading_for,
     group_reading_for_facilitator,
     group_reading_for_member,
+    group_reading_versions,
 )
 from groups.forms import ReadingImportForm
-from groups.models import GroupReading, Membership
+from groups.models import Membership
 from groups.panels import reading_extras
 from groups.services import membership_seen
 from readings.article import reading_article
@@ -746,18 +747,7 @@ def _plain(html: str) -> str:
 def version(request, group_slug, reading_slug):
     """The layer's version figure and meeting mode's (`live`, meetings/live.py), for pages
     that poll for changes: one indexed query, and 304 while neither changed."""
-    found = (
-        GroupReading.objects.filter(
-            group__slug=group_slug,
-            reading__slug=reading_slug,
-            group__memberships__user_id=request.user.pk,
-        )
-        .values_list("layer_version", "live_version")
-        .first()
-    )
-    if found is None:
-        raise Http404("No such group.")
-    layer_version, live_version = found
+    layer_version, live_version = group_reading_versions(request, group_slug, reading_slug)
     body = json.dumps({"version": layer_version, "live": live_version}).encode()
     return _revalidated(request, body)
 

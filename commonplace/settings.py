@@ -126,10 +126,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's and allauth's backends, reading the session's user through a query compiled once
+# (accounts/backends.py); sessions that named the plain classes were moved by accounts/0004.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
+# Django's database sessions, read through a query compiled once (commonplace/sessions.py).
+SESSION_ENGINE = "commonplace.sessions"
 
 # django-allauth: log in with username or email; verification is optional while
 # developing and mandatory in production unless ACCOUNT_EMAIL_VERIFICATION says otherwise.
