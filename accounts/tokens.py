@@ -7,9 +7,20 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from commonplace.compiled import CompiledQuery, columns, instance
 from commonplace.ratelimits import address_key, enforce
 
 TOKEN_PREFIX = "cp_"
+
+# Read on every API call: compiled to SQL once (commonplace/compiled.py).
+_TOKEN_WITH_USER = CompiledQuery(
+    lambda key_hash: (
+        ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True)
+        .order_by()
+        .values_list(*columns(ApiToken), *columns(User, "user__"))
+    ),
+    key_hash=str,
+)
 
 
 def hash_token(raw: str) -> str:
@@ -41,11 +52,11 @@ def user_for_bearer(request) -> User | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise PermissionDenied("Use 'Authorization: Bearer <token>'.")
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(raw.strip()), revoked_at__isnull=True)
-        .first()
-    )
+    row = _TOKEN_WITH_USER.first(key_hash=hash_token(raw.strip()))
+    token = None
+    if row is not None:
+        token, end = instance(ApiToken, row)
+        token.user, _ = instance(User, row, end)
     if token is None or not token.user.is_active:
         enforce(request, "api_token", key=f"address:{address_key(request)}")
         raise PermissionDenied("That API token is not valid or has been revoked.")

@@ -26,6 +26,7 @@ from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusO
 from assignments.models import Assignment
 from assignments.services import assignments_recompute
 from commonplace import markdown, untrusted
+from commonplace.compiled import CompiledUpdate
 from groups import services as group_services
 from groups.access import ensure_writable
 from groups.models import GroupReading, Membership, ReadingGroup
@@ -86,10 +87,22 @@ def _layer_changed(*, reading_id: int, group_id: int | None) -> None:
     """Count one more change to a group's layer over a reading (to every group's, with
     group_id=None: a revised text moves them all). Called last by every write, in its
     transaction, so nobody reads the new figure without the change that made it."""
-    rows = GroupReading.objects.filter(reading_id=reading_id)
-    if group_id is not None:
-        rows = rows.filter(group_id=group_id)
-    rows.update(layer_version=F("layer_version") + 1)
+    if group_id is None:
+        GroupReading.objects.filter(reading_id=reading_id).update(
+            layer_version=F("layer_version") + 1
+        )
+    else:  # every annotation's write: compiled once (commonplace/compiled.py)
+        _ONE_LAYER_CHANGED.run(reading_id=reading_id, group_id=group_id)
+
+
+_ONE_LAYER_CHANGED = CompiledUpdate(
+    lambda reading_id, group_id: (
+        GroupReading.objects.filter(reading_id=reading_id, group_id=group_id),
+        {"layer_version": F("layer_version") + 1},
+    ),
+    reading_id=int,
+    group_id=int,
+)
 
 
 def tag_key(name: str) -> str:

@@ -115,6 +115,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), BASE_DIR)}
+# The statements every request runs first are PREPAREd once per PostgreSQL session
+# (commonplace/compiled.py). Off behind a pooler in transaction mode, which moves a client's
+# transactions between server sessions (PgBouncer's pool_mode=transaction).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # Shared by every app server: the database's cache table by default, Redis through CACHE_URL.
 CACHES = {"default": cache_from_url(env_str("CACHE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
