@@ -60,15 +60,28 @@ _PREPARED: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictio
 _PLACEHOLDER = re.compile(r"%([s%])")
 
 
-def _prepared_form(sql: str, count: int) -> tuple[str, str, str]:
-    """(the statement's name, its PREPARE, its EXECUTE with %s for each parameter)."""
+def _prepared_form(sql: str, count: int, table: str = "") -> tuple[str, str, str]:
+    """(the statement's name, its PREPARE, its EXECUTE with %s for each parameter). The name
+    starts with the table the statement reads, so a query log still says what it touched."""
     numbers = iter(range(1, count + 1))
     body = _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
     if next(numbers, None) is not None:
         raise ImproperlyConfigured(f"Compiled SQL: {count} parameters but fewer placeholders")
-    name = "cp_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+    label = re.sub(r"[^a-z0-9_]", "", table.lower())[:40]  # a name is at most 63 bytes
+    name = f"cp_{label}_{hashlib.sha256(sql.encode()).hexdigest()[:16]}"
+    _TEXT_OF[name] = sql
     arguments = f"({', '.join(['%s'] * count)})" if count else ""
     return name, f"PREPARE {name} AS {body}", f"EXECUTE {name}{arguments}"
+
+
+_TEXT_OF: dict[str, str] = {}  # statement name -> its SQL, for query logs
+
+
+def readable(sql: str) -> str:
+    """A logged `EXECUTE cp_...(...)` as the SQL it runs (with %s for its parameters); any
+    other SQL as it is."""
+    match = re.match(r"EXECUTE (cp_\w+)", sql)
+    return _TEXT_OF.get(match.group(1), sql) if match else sql
 
 
 def _prepare(connection, name: str, prepare: str) -> None:
@@ -112,7 +125,7 @@ class _Compiled:
             slots.append((found[0], name))
         prepared = None
         if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
-            prepared = _prepared_form(sql, len(params))
+            prepared = _prepared_form(sql, len(params), extra[-1])
         compiled = (sql, params, slots, extra, prepared)
         self._compiled[using] = compiled
         return compiled
@@ -143,11 +156,15 @@ class CompiledQuery(_Compiled):
         compiler = self.build(**markers).query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
-        return sql, params, (compiler, compiler.get_converters(fields))
+        return (
+            sql,
+            params,
+            (compiler, compiler.get_converters(fields), compiler.query.model._meta.db_table),
+        )
 
     def rows(self, using: str = DEFAULT_DB_ALIAS, **values) -> list[tuple]:
         with connections[using].cursor() as cursor:
-            compiler, converters = self._execute(cursor, using, values)
+            compiler, converters, _ = self._execute(cursor, using, values)
             fetched = cursor.fetchall()
         if not converters:
             return fetched
@@ -168,7 +185,7 @@ class CompiledUpdate(_Compiled):
         query.add_update_values(changes)
         query.clear_select_clause()
         sql, params = query.get_compiler(using=using).as_sql()
-        return sql, params, None
+        return sql, params, (query.model._meta.db_table,)
 
     def run(self, using: str = DEFAULT_DB_ALIAS, **values) -> int:
         with (
