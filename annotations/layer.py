@@ -28,6 +28,7 @@ from annotations.access import (
 )
 from annotations.models import Annotation, Flag, PlusOne, Tag
 from annotations.services import tag_key
+from commonplace.compiled import CompiledQuery, columns, instance
 from groups.access import GroupAction, group_permits
 from groups.models import Membership
 
@@ -524,6 +525,28 @@ def _text_order(root: Root) -> tuple[int, int]:
     return (-1 if root.start is None else root.start, root.pk)
 
 
+# The group's members with their accounts, by name: read by every reading page and layer.json,
+# compiled to SQL once (commonplace/compiled.py).
+_MEMBERS = CompiledQuery(
+    lambda group_id: (
+        Membership.objects.filter(group_id=group_id)
+        .order_by("user__display_name", "user__username", "pk")
+        .values_list(*columns(Membership), *columns(User, "user__"))
+    ),
+    group_id=int,
+)
+
+
+def group_members(group_id: int) -> list[Membership]:
+    """The group's memberships, each with its `user`, by display name."""
+    members = []
+    for row in _MEMBERS.rows(group_id=group_id):
+        membership, end = instance(Membership, row)
+        membership.user, _ = instance(User, row, end)
+        members.append(membership)
+    return members
+
+
 def reading_layer(
     *, group, membership, group_reading, article, article_key: str, filters: Filters
 ) -> dict:
@@ -531,11 +554,7 @@ def reading_layer(
     layer_data, fetched by the page's script). Unfiltered, as most visits are: the class's
     cached summary with the viewer's own private and hidden annotations added (one query);
     filtered, the summary of the roots that match."""
-    members = list(
-        Membership.objects.filter(group=group)
-        .select_related("user")
-        .order_by("user__display_name", "user__username")
-    )
+    members = group_members(group.pk)
     spans = article.spans
     if filters.active:
         every = layer_roots(membership, group_reading)
@@ -615,7 +634,7 @@ def layer_data(*, membership, group_reading, filters: Filters) -> dict:
     """The viewer's layer, through the page's filters, as compact JSON for its script: one
     row per root annotation under `columns`; authors and tags as indexes into `people` and
     `tags`."""
-    members = list(Membership.objects.filter(group_id=membership.group_id).select_related("user"))
+    members = group_members(membership.group_id)
     facilitator_ids = {m.user_id for m in members if m.is_facilitator}
     member_id = next((m.user_id for m in members if m.user.username == filters.member), None)
     roots = [

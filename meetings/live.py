@@ -40,6 +40,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from annotations.access import Action, permits
 from annotations.models import Annotation
+from commonplace.compiled import CompiledQuery
 from groups.access import (
     GroupAction,
     ensure_writable,
@@ -304,21 +305,16 @@ def _agenda(membership, meeting) -> list[dict]:
     return items
 
 
-def reading_page_extras(*, membership, group_reading, now: datetime | None = None, **_) -> dict:
-    """For the group reading page (groups.panels.reading_extras), `live`: whether meeting
-    mode runs and who leads it, whether one of the group's meetings is on (the page then asks
-    for news more often, so that meeting mode reaches it within seconds once started), whether
-    this member may run it, and the addresses the page needs. One query."""
-    now = now or timezone.now()
+def _live_state(pk, latest, earliest):
     running = LiveSession.objects.filter(group_reading_id=OuterRef("pk"), ended_at__isnull=True)
     meeting_on = Meeting.objects.filter(
         group_id=OuterRef("group_id"),
         cancelled_at__isnull=True,
-        starts_at__lte=now + MEETING_SLACK,
-        starts_at__gte=now - MEETING_SLACK - MEETING_LONGEST,
+        starts_at__lte=latest,
+        starts_at__gte=earliest,
     )
-    session, leader_id, name, username, on = (
-        GroupReading.objects.filter(pk=group_reading.pk)
+    return (
+        GroupReading.objects.filter(pk=pk)
         .values_list(
             Subquery(running.values("pk")[:1]),
             Subquery(running.values("started_by_id")[:1]),
@@ -327,7 +323,23 @@ def reading_page_extras(*, membership, group_reading, now: datetime | None = Non
             Exists(meeting_on),
         )
         .order_by()
-        .first()
+    )
+
+
+# Every reading page asks: compiled to SQL once (commonplace/compiled.py).
+_LIVE_STATE = CompiledQuery(_live_state, pk=int, latest=datetime, earliest=datetime)
+
+
+def reading_page_extras(*, membership, group_reading, now: datetime | None = None, **_) -> dict:
+    """For the group reading page (groups.panels.reading_extras), `live`: whether meeting
+    mode runs and who leads it, whether one of the group's meetings is on (the page then asks
+    for news more often, so that meeting mode reaches it within seconds once started), whether
+    this member may run it, and the addresses the page needs. One query."""
+    now = now or timezone.now()
+    session, leader_id, name, username, on = _LIVE_STATE.first(
+        pk=group_reading.pk,
+        latest=now + MEETING_SLACK,
+        earliest=now - MEETING_SLACK - MEETING_LONGEST,
     )
     archived = membership.group.is_archived
     args = [membership.group.slug, group_reading.reading.slug]
