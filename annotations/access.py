@@ -598,11 +598,16 @@ def without_bare_placeholders(rows: list[tuple], *, id_at: int, parent_at: int, 
 def own_q(viewer: Membership) -> Q:
     """What this viewer sees beyond their class: only ever their own annotations (private,
     hidden, or in a range withheld from them)."""
-    mine = Q(group_id=viewer.group_id, author_id=viewer.user_id)
+    return own_class_q(viewer.group_id, viewer.user_id, layer_class(viewer), peek_locks(viewer))
+
+
+def own_class_q(group_id: int, user_id: int, layer_class: str, locks=()) -> Q:
+    """own_q for the viewer of this group and class, with these peek locks."""
+    mine = Q(group_id=group_id, author_id=user_id)
     beyond = Q(visibility=Annotation.Visibility.PRIVATE)
-    if layer_class(viewer) != "facilitator":
+    if layer_class != "facilitator":
         beyond |= Q(hidden_at__isnull=False)
-    if locks := peek_locks(viewer):
+    if locks:
         beyond |= locked_q(locks)
     return mine & beyond
 

@@ -21,6 +21,7 @@ from annotations.access import (
     class_q,
     layer_class,
     lock_key,
+    own_class_q,
     own_q,
     peek_locks,
     visible_annotations,
@@ -244,17 +245,19 @@ def _cached_fields(root: Root) -> tuple:
 
 
 def _rows(query) -> list[tuple]:
-    return list(
-        query.annotate(
-            orphan_quote=Case(
-                When(anchoring=Annotation.Anchoring.ORPHAN, then=F("exact")),
-                # a discussion of the whole reading is listed by its words
-                When(parent__isnull=True, start__isnull=True, then=F("body_html")),
-                default=Value(""),
-                output_field=TextField(),
-            )
-        ).values_list(*ROW_FIELDS)
-    )
+    return list(_query_of_rows(query))
+
+
+def _query_of_rows(query):
+    return query.annotate(
+        orphan_quote=Case(
+            When(anchoring=Annotation.Anchoring.ORPHAN, then=F("exact")),
+            # a discussion of the whole reading is listed by its words
+            When(parent__isnull=True, start__isnull=True, then=F("body_html")),
+            default=Value(""),
+            output_field=TextField(),
+        )
+    ).values_list(*ROW_FIELDS)
 
 
 def _assemble(group_id: int, reading_id: int, rows: list[tuple], roots: dict[int, Root]) -> None:
@@ -367,12 +370,74 @@ def layer_roots(membership, group_reading) -> list[Root]:
                 root.answered = root.answered or answers
                 _active(root, created_at, membership.user_id)
         if extra:
-            _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
+            _own_tag_names(extra, membership, group_reading)
     return sorted(roots.values(), key=_text_order)
 
 
 def _own_rows(membership, group_reading) -> list[tuple]:
-    return _rows(Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id))
+    if peek_locks(membership):  # the ranges withheld from them vary: the ORM builds the query
+        return _rows(
+            Annotation.objects.filter(own_q(membership), reading_id=group_reading.reading_id)
+        )
+    return _OWN_ROWS[layer_class(membership)].rows(
+        group_id=membership.group_id,
+        user_id=membership.user_id,
+        reading_id=group_reading.reading_id,
+    )
+
+
+def _own_rows_query(klass: str) -> CompiledQuery:
+    return CompiledQuery(
+        lambda group_id, user_id, reading_id: _query_of_rows(
+            Annotation.objects.filter(own_class_q(group_id, user_id, klass), reading_id=reading_id)
+        ),
+        group_id=int,
+        user_id=int,
+        reading_id=int,
+    )
+
+
+# Every reading page reads its viewer's own rows: compiled to SQL once per class
+# (commonplace/compiled.py), for the viewers no peek lock holds back.
+_OWN_ROWS = {klass: _own_rows_query(klass) for klass in ("member", "facilitator")}
+
+
+def _own_tag_names(extra: dict[int, Root], membership, group_reading) -> None:
+    """The tags of the viewer's own roots in `extra` (from _own_rows)."""
+    if peek_locks(membership):
+        _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
+        return
+    rows = _OWN_TAGS[layer_class(membership)].rows(
+        group_id=membership.group_id,
+        user_id=membership.user_id,
+        reading_id=group_reading.reading_id,
+    )
+    for annotation_id, name in rows:
+        root = extra.get(annotation_id)
+        if root is not None:
+            root.tag_names.append(name)
+
+
+def _own_tags_query(klass: str) -> CompiledQuery:
+    return CompiledQuery(
+        lambda group_id, user_id, reading_id: (
+            Tag.objects.filter(
+                annotation__in=Annotation.objects.filter(
+                    own_class_q(group_id, user_id, klass),
+                    reading_id=reading_id,
+                    parent__isnull=True,
+                ).values("pk")
+            )
+            .order_by("name")
+            .values_list("annotation_id", "name")
+        ),
+        group_id=int,
+        user_id=int,
+        reading_id=int,
+    )
+
+
+_OWN_TAGS = {klass: _own_tags_query(klass) for klass in ("member", "facilitator")}
 
 
 def _own_replies(own: list[tuple]):
@@ -602,7 +667,7 @@ def _add_own(summary: Summary, membership, group_reading, spans) -> None:
         if root_id not in extra:
             summary.replied(root_id)
     if extra:
-        _tag_names(extra, Tag.objects.filter(annotation_id__in=list(extra)))
+        _own_tag_names(extra, membership, group_reading)
         starts = [span.start for span in spans]
         for root in sorted(extra.values(), key=_text_order):
             summary.add(root, _blocks_of(root, spans, starts))

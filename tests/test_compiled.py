@@ -247,3 +247,59 @@ def test_sessions_naming_the_old_backends_are_moved_to_these(member):
     ]
     migration.move_back(apps, None)
     assert store.decode(Session.objects.get(pk=made[0]).session_data)["_auth_user_backend"] == old
+
+
+def test_a_readers_own_rows_and_tags_are_what_own_q_finds(group, essay, member, facilitator):
+    from annotations import services
+    from annotations.access import own_q
+    from annotations.layer import _OWN_ROWS, _OWN_TAGS, _rows, layer_roots
+    from annotations.models import Annotation
+
+    text = essay.canonical_text()
+    private = services.annotation_create(
+        group=group,
+        reading=essay,
+        author=member,
+        motivation="commenting",
+        body="mine",
+        tags=["Zeta", "alpha"],
+        visibility="private",
+        start=10,
+        end=30,
+        exact=text[10:30],
+    )
+    shared = services.annotation_create(
+        group=group,
+        reading=essay,
+        author=member,
+        motivation="commenting",
+        body="ours",
+        tags=["beta"],
+        start=40,
+        end=60,
+        exact=text[40:60],
+    )
+    Annotation.objects.filter(pk=shared.pk).update(hidden_at=timezone.now())
+    for person in (member, facilitator):
+        viewer = Membership.objects.select_related("group").get(group=group, user=person)
+        klass = "facilitator" if viewer.is_facilitator else "member"
+        orm = _rows(Annotation.objects.filter(own_q(viewer), reading_id=essay.pk))
+        found = _OWN_ROWS[klass].rows(group_id=group.pk, user_id=person.pk, reading_id=essay.pk)
+        assert found == orm
+    viewer = Membership.objects.select_related("group").get(group=group, user=member)
+    assert [
+        pk
+        for pk, *_ in _OWN_ROWS["member"].rows(
+            group_id=group.pk, user_id=member.pk, reading_id=essay.pk
+        )
+    ] == [private.pk, shared.pk]  # private and hidden: both theirs alone now
+    tags = _OWN_TAGS["member"].rows(group_id=group.pk, user_id=member.pk, reading_id=essay.pk)
+    assert sorted(tags) == sorted(
+        [(private.pk, "Zeta"), (private.pk, "alpha"), (shared.pk, "beta")]
+    )
+    roots = {root.pk: root for root in layer_roots(viewer, GroupReading.objects.get(group=group))}
+    assert sorted(roots[private.pk].tag_names, key=str.lower) == ["alpha", "Zeta"]
+    assert roots[shared.pk].tag_names == ["beta"]
+    other = Membership.objects.select_related("group").get(group=group, user=facilitator)
+    theirs = {root.pk for root in layer_roots(other, GroupReading.objects.get(group=group))}
+    assert private.pk not in theirs  # a private note reaches nobody else
