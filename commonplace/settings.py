@@ -105,6 +105,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # {% url %} answering from a memo of reverse() (commonplace/urltags.py).
+            "builtins": ["commonplace.urltags"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
