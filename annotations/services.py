@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +26,7 @@ from assignments.models import Assignment
 from assignments.services import assignments_recompute
 from commonplace import markdown, untrusted
 from commonplace.compiled import CompiledUpdate
+from commonplace.urltags import reverse_kept
 from groups import services as group_services
 from groups.access import ensure_writable
 from groups.models import GroupReading, Membership, ReadingGroup
@@ -172,7 +172,7 @@ def render_body(
     body: str, group: ReadingGroup, reading: Reading, members: dict[str, User]
 ) -> tuple[str, set[str]]:
     """Cleaned HTML with @mentions of members linked, and the usernames mentioned."""
-    page = reverse("annotations:reading", args=[group.slug, reading.slug])
+    page = reverse_kept("annotations:reading", args=[group.slug, reading.slug])
 
     def mention_url(name: str) -> str | None:
         user = members.get(name.lower())

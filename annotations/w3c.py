@@ -23,7 +23,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, resolve
 
 from annotations.access import (
     Action,
@@ -35,6 +35,7 @@ from annotations.access import (
 )
 from annotations.models import Annotation
 from commonplace import untrusted
+from commonplace.urltags import reverse_kept
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 LDP_CONTEXT = "http://www.w3.org/ns/ldp.jsonld"
@@ -83,7 +84,7 @@ def namespace() -> str:
 
 def vocabulary_iri() -> str:
     """The address of this site's JSON-LD context (a stable one: the site's own URL)."""
-    return settings.SITE_URL + reverse("annotations:vocabulary")
+    return settings.SITE_URL + reverse_kept("annotations:vocabulary")
 
 
 def contexts(*others: str) -> list[str]:
@@ -114,13 +115,13 @@ class ApiError(Exception):
 
 
 def container_path(group_slug: str, reading_slug: str) -> str:
-    return reverse("annotations:container", args=[group_slug, reading_slug])
+    return reverse_kept("annotations:container", args=[group_slug, reading_slug])
 
 
 def reading_iri(request, reading) -> str:
     """What annotations on a reading target (their `source`): its canonical text, served as
     text/plain at /readings/<slug>.txt, the very string their selectors count over."""
-    return request.build_absolute_uri(reverse("readings:text", args=[reading.slug]))
+    return request.build_absolute_uri(reverse_kept("readings:text", args=[reading.slug]))
 
 
 @functools.lru_cache(maxsize=256)
@@ -128,7 +129,7 @@ def scope_of(container: str) -> str:
     """The group's reading page (a target's `scope`: where its annotations are shown), from
     the IRI of the group reading's container."""
     parts = urlsplit(container)
-    page = reverse("annotations:reading", kwargs=resolve(parts.path).kwargs)
+    page = reverse_kept("annotations:reading", kwargs=resolve(parts.path).kwargs)
     return urlunsplit((parts.scheme, parts.netloc, page, "", ""))
 
 
@@ -550,9 +551,9 @@ def same_source(request, source, reading, group_slug) -> bool:
     path = _path_of(source)
     netloc = urlsplit(source).netloc
     ours = {
-        reverse("readings:text", args=[reading.slug]),
-        reverse("readings:detail", args=[reading.slug]),
-        reverse("annotations:reading", args=[group_slug, reading.slug]),
+        reverse_kept("readings:text", args=[reading.slug]),
+        reverse_kept("readings:detail", args=[reading.slug]),
+        reverse_kept("annotations:reading", args=[group_slug, reading.slug]),
     }
     return path in ours and (not netloc or netloc == request.get_host())
 
