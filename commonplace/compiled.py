@@ -60,17 +60,39 @@ _PREPARED: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictio
 _PLACEHOLDER = re.compile(r"%([s%])")
 
 
-def _prepared_form(sql: str, count: int, table: str = "") -> tuple[str, str, str]:
-    """(the statement's name, its PREPARE, its EXECUTE with %s for each parameter). The name
-    starts with the table the statement reads, so a query log still says what it touched."""
-    numbers = iter(range(1, count + 1))
-    body = _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
-    if next(numbers, None) is not None:
-        raise ImproperlyConfigured(f"Compiled SQL: {count} parameters but fewer placeholders")
+def _prepared_form(
+    sql: str, params: list, variable: list[int], table: str, literal: Callable[[object], str]
+) -> tuple[str, str, str]:
+    """(the statement's name, its PREPARE, its EXECUTE with a %s for each value given per call).
+    Only the values given per call (at positions `variable` of `params`) become parameters; the
+    queryset's own constants are written into the statement as the driver quotes them, so the
+    planner still sees them (a partial index on `visibility = 'private'` is only used when the
+    plan knows that value). The name starts with the table the statement reads, so a query log
+    still says what it touched."""
+    pieces = _PLACEHOLDER.split(sql)  # text, "s" or "%", text, ...
+    body, position, number = [pieces[0]], 0, 0
+    for kind, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        if kind == "%":
+            body.append("%")
+        else:
+            if position >= len(params):
+                raise ImproperlyConfigured("Compiled SQL: more placeholders than parameters")
+            if position in variable:
+                number += 1
+                body.append(f"${number}")
+            else:
+                body.append(literal(params[position]))
+            position += 1
+        body.append(text)
+    if position != len(params):
+        raise ImproperlyConfigured(
+            f"Compiled SQL: {len(params)} parameters, {position} placeholders"
+        )
+    body = "".join(body)
     label = re.sub(r"[^a-z0-9_]", "", table.lower())[:40]  # a name is at most 63 bytes
-    name = f"cp_{label}_{hashlib.sha256(sql.encode()).hexdigest()[:16]}"
-    _TEXT_OF[name] = sql
-    arguments = f"({', '.join(['%s'] * count)})" if count else ""
+    name = f"cp_{label}_{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+    _TEXT_OF[name] = body
+    arguments = f"({', '.join(['%s'] * number)})" if number else ""
     return name, f"PREPARE {name} AS {body}", f"EXECUTE {name}{arguments}"
 
 
@@ -78,8 +100,8 @@ _TEXT_OF: dict[str, str] = {}  # statement name -> its SQL, for query logs
 
 
 def readable(sql: str) -> str:
-    """A logged `EXECUTE cp_...(...)` as the SQL it runs (with %s for its parameters); any
-    other SQL as it is."""
+    """A logged `EXECUTE cp_...(...)` as the statement it runs ($1, $2... for the values given
+    per call); any other SQL as it is."""
     match = re.match(r"EXECUTE (cp_\w+)", sql)
     return _TEXT_OF.get(match.group(1), sql) if match else sql
 
@@ -125,7 +147,15 @@ class _Compiled:
             slots.append((found[0], name))
         prepared = None
         if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
-            prepared = _prepared_form(sql, len(params), extra[-1])
+            connection.ensure_connection()
+            raw = connection.connection
+
+            def literal(value) -> str:
+                with connection.wrap_database_errors, raw.cursor() as cursor:
+                    return cursor.mogrify("%s", [value]).decode()
+
+            variable = sorted(index for index, _ in slots)
+            prepared = (*_prepared_form(sql, params, variable, extra[-1], literal), variable)
         compiled = (sql, params, slots, extra, prepared)
         self._compiled[using] = compiled
         return compiled
@@ -141,9 +171,9 @@ class _Compiled:
         if prepared is None:
             cursor.execute(sql, params)
         else:
-            name, prepare, execute = prepared
+            name, prepare, execute, variable = prepared
             _prepare(connection, name, prepare)
-            cursor.execute(execute, params)
+            cursor.execute(execute, [params[index] for index in variable])
         return extra
 
 

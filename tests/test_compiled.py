@@ -170,18 +170,45 @@ def test_prepared_statements_can_be_turned_off(settings, member):
     assert captured[0]["sql"].startswith("SELECT")
 
 
-def test_the_prepared_form_numbers_parameters_and_keeps_a_literal_percent():
+def test_the_prepared_form_numbers_the_values_and_writes_the_constants_in():
+    def literal(value):
+        return f"'{value}'" if isinstance(value, str) else str(value)
+
     name, prepare, execute = compiled._prepared_form(
-        "SELECT 1 WHERE a = %s AND b LIKE '5%%' AND c = %s", 2
+        "SELECT 1 WHERE a = %s AND b LIKE '5%%' AND v = %s AND c = %s",
+        [7, "private", 9],
+        [0, 2],
+        "t",
+        literal,
     )
-    assert prepare == f"PREPARE {name} AS SELECT 1 WHERE a = $1 AND b LIKE '5%' AND c = $2"
+    assert name.startswith("cp_t_")
+    assert prepare == (
+        f"PREPARE {name} AS SELECT 1 WHERE a = $1 AND b LIKE '5%' AND v = 'private' AND c = $2"
+    )
     assert execute == f"EXECUTE {name}(%s, %s)"
-    assert (
-        compiled._prepared_form("SELECT 1", 0)[2]
-        == f"EXECUTE {compiled._prepared_form('SELECT 1', 0)[0]}"
-    )
+    bare, _, bare_execute = compiled._prepared_form("SELECT 1", [], [], "t", literal)
+    assert bare_execute == f"EXECUTE {bare}"
     with pytest.raises(ImproperlyConfigured):
-        compiled._prepared_form("SELECT %s", 2)
+        compiled._prepared_form("SELECT %s", [1, 2], [0], "t", literal)
+    with pytest.raises(ImproperlyConfigured):
+        compiled._prepared_form("SELECT %s, %s", [1], [0], "t", literal)
+
+
+@postgres_only
+def test_a_constant_of_the_query_reaches_the_planner(group, essay, member):
+    """The reader's own rows use the partial index of private and hidden notes: the plan
+    knows the 'private' it is asked for (it is written into the prepared statement)."""
+    from annotations.layer import _OWN_ROWS
+
+    _OWN_ROWS["member"].rows(group_id=group.pk, user_id=member.pk, reading_id=essay.pk)
+    sql, params, slots, extra, prepared = _OWN_ROWS["member"]._compiled["default"]
+    name, prepare, execute, variable = prepared
+    assert "'private'" in prepare and len(variable) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN " + execute, [group.pk, member.pk, essay.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "annotation_own_beyond" in plan
 
 
 # --- sessions and the session's user ----------------------------------------------------------
