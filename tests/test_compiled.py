@@ -196,8 +196,9 @@ def test_the_prepared_form_numbers_the_values_and_writes_the_constants_in():
 
 @postgres_only
 def test_a_constant_of_the_query_reaches_the_planner(group, essay, member):
-    """The reader's own rows use the partial index of private and hidden notes: the plan
-    knows the 'private' it is asked for (it is written into the prepared statement)."""
+    """The generic plan of the reader's own rows knows the 'private' it asks for (written into
+    the prepared statement, not a parameter), so the partial index of private and hidden notes
+    is open to it; which index wins is the planner's choice for the table's size."""
     from annotations.layer import _OWN_ROWS
 
     _OWN_ROWS["member"].rows(group_id=group.pk, user_id=member.pk, reading_id=essay.pk)
@@ -208,7 +209,9 @@ def test_a_constant_of_the_query_reaches_the_planner(group, essay, member):
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute("EXPLAIN " + execute, [group.pk, member.pk, essay.pk])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "annotation_own_beyond" in plan
+    # the partial index (whose predicate the plan proved), or the constant in a filter
+    assert "annotation_own_beyond" in plan or "'private'::text" in plan
+    assert "(visibility)::text = $" not in plan
 
 
 # --- sessions and the session's user ----------------------------------------------------------
