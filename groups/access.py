@@ -275,13 +275,7 @@ def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.
     """(group, membership, group_reading): 404 unless a member reading it, 403 unless the
     table allows `action` on this group reading. One query: the group reading with its group,
     its reading and the person's membership."""
-    row = (
-        _GROUP_READING_OF.first(user_id=request.user.pk, slug=slug, reading_slug=reading_slug)
-        if request.user.is_authenticated
-        else None
-    )
-    if row is None:
-        raise Http404("No such group.")
+    row = _member_row(_GROUP_READING_OF, request, slug=slug, reading_slug=reading_slug)
     found, end = instance(GroupReading, row)
     group, end = instance(ReadingGroup, row, end)
     reading, end = instance(Reading, row, end)
@@ -295,11 +289,12 @@ def group_reading_for(request, slug: str, reading_slug: str, action=GroupAction.
 def group_reading_versions(request, slug: str, reading_slug: str) -> tuple[int, int]:
     """(layer_version, live_version) of a group reading the person may view: 404 otherwise.
     One indexed query, for the pages' polling."""
-    row = (
-        _VERSIONS_OF.first(user_id=request.user.pk, slug=slug, reading_slug=reading_slug)
-        if request.user.is_authenticated
-        else None
-    )
+    return _member_row(_VERSIONS_OF, request, slug=slug, reading_slug=reading_slug)
+
+
+def _member_row(query: CompiledQuery, request, **values) -> tuple:
+    """The query's row for the signed-in person: 404 to anyone else."""
+    row = query.first(user_id=request.user.pk, **values) if request.user.is_authenticated else None
     if row is None:
         raise Http404("No such group.")
     return row
