@@ -34,7 +34,8 @@ const observer = new MutationObserver((records) => {
   const body = document.querySelector(".reading__body");
   const segments = [...body.querySelectorAll("[data-start]")];
   for (const { target } of records) {
-    if (body.contains(target)) window.__writes.push(segments.indexOf(target));
+    // Inside the text; not the text's own class (reading.js marks it lazy after a frame).
+    if (target !== body && body.contains(target)) window.__writes.push(segments.indexOf(target));
   }
 });
 document.addEventListener("readystatechange", () => {

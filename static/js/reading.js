@@ -36,6 +36,9 @@ stamp("layerRequested");
 const loading = loadLayer(config, filters, { arrived: () => stamp("layerLoaded") });
 
 const body = document.querySelector(".reading__body");
+// After the first frame, with every paragraph laid out once and its height remembered, those
+// off screen skip rendering (site.css): drawing their marks then costs no layout or paint.
+requestAnimationFrame(() => setTimeout(() => body.classList.add("reading__body--lazy")));
 const page = {
   body,
   config,
