@@ -6,7 +6,9 @@ become links when a `mention_url` is given.
 """
 
 import re
+import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import partial
 
 import bleach
@@ -90,6 +92,38 @@ class MentionFilter(Filter):
             yield {"type": "Characters", "data": text[position:]}
 
 
+# What the call under way asks of the mention filter: how to link a name, and where to put the
+# names it linked. The cleaner below is made once per thread (building one, with its parser,
+# costs more than cleaning a short note) and reads the call's own from here.
+_MENTIONS: ContextVar[tuple[Callable[[str], str | None] | None, set[str]]] = ContextVar(
+    "commonplace_markdown_mentions"
+)
+
+
+def _mention_filter(source) -> MentionFilter:
+    mention_url, found = _MENTIONS.get()
+    return MentionFilter(source, mention_url=mention_url, found=found)
+
+
+_local = threading.local()  # bleach's Cleaner is not thread-safe: one per thread
+
+
+def _cleaner() -> bleach.Cleaner:
+    cleaner = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = _local.cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            filters=[
+                _mention_filter,
+                partial(LinkifyFilter, callbacks=[_set_rel], skip_tags=["pre", "code"]),
+            ],
+        )
+    return cleaner
+
+
 def render_with_mentions(
     text: str, *, mention_url: Callable[[str], str | None] | None = None
 ) -> tuple[str, set[str]]:
@@ -98,17 +132,11 @@ def render_with_mentions(
     # A form feed (pasted from a PDF) is whitespace to html5lib beside a tag but a control
     # character, shown as "?", inside words: as a space it reads the same on every pass.
     text = text.replace("\x0c", " ")
-    cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        protocols=ALLOWED_PROTOCOLS,
-        strip=True,
-        filters=[
-            partial(MentionFilter, mention_url=mention_url, found=found),
-            partial(LinkifyFilter, callbacks=[_set_rel], skip_tags=["pre", "code"]),
-        ],
-    )
-    return cleaner.clean(_markdown.render(text)).strip(), found
+    token = _MENTIONS.set((mention_url, found))
+    try:
+        return _cleaner().clean(_markdown.render(text)).strip(), found
+    finally:
+        _MENTIONS.reset(token)
 
 
 def render(text: str, *, mention_url: Callable[[str], str | None] | None = None) -> str:
