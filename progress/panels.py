@@ -1,9 +1,12 @@
 """What progress adds to the pages of apps below it, through groups.panels (registered in
 apps.py): the group home's panel, and the group reading page's extras."""
 
+import re
+
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.html import escape
 
 from assignments.models import SectionRead
 from groups.access import GroupAction, group_permits
@@ -12,6 +15,11 @@ from progress.since import new_count, new_since, new_threads
 from progress.week import this_week
 
 STYLESHEET = "css/progress.css"
+# Stand-ins for a section's anchor and name in the section button rendered once per page
+# (_section_buttons): a slug, as an anchor is, so the button's URL reverses with it.
+ANCHOR_STAND_IN = "commonplace-section-anchor-stand-in"
+LABEL_STAND_IN = "commonplace-section-label-stand-in"
+PLAIN_ANCHOR = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def group_home_panel(request, page: dict) -> tuple[str, dict]:
@@ -61,27 +69,47 @@ def reading_page_extras(
         "heat": heat(membership, group_reading, assignment) if may_see_heat else {},
     }
     if request is not None:
-        group, reading = membership.group, group_reading.reading
-        # One template, rendered without the request's context processors (a page has a dozen
-        # sections): the CSRF token and the way back are given to it.
-        button = get_template("progress/_section_read_button.html")
-        token, here = get_token(request), request.get_full_path()
-
-        def section_button(anchor: str, label: str) -> str:
-            context = {
-                "group": group,
-                "reading": reading,
-                "section_anchor": anchor,
-                "is_read": anchor in read,
-                "section_label": label,
-                "csrf_token": token,
-                "next": f"{here}#{anchor}",
-            }
-            return button.render(context)
-
-        found["section_button"] = section_button
+        found["section_button"] = _section_buttons(request, membership, group_reading, read)
     if new:
         since = new_since(membership, group_reading)
         found["new_since"] = since
         found["new_threads"] = new_threads(membership, group_reading) if since else {}
     return found
+
+
+def _section_buttons(request, membership, group_reading, read: set[str]):
+    """`section_button(anchor, label)` for the reading page: the button's template rendered
+    once as read and once as not (a page has a dozen sections, and a render each was a tenth
+    of the page's time), each section's anchor and escaped name then put in place of the
+    stand-ins. Without the request's context processors: the CSRF token and the way back are
+    given to it. An anchor that is not a plain slug (none is) is rendered on its own."""
+    group, reading = membership.group, group_reading.reading
+    button = get_template("progress/_section_read_button.html")
+    token, here = get_token(request), request.get_full_path()
+
+    def render(anchor: str, label: str, is_read: bool) -> str:
+        return button.render(
+            {
+                "group": group,
+                "reading": reading,
+                "section_anchor": anchor,
+                "is_read": is_read,
+                "section_label": label,
+                "csrf_token": token,
+                "next": f"{here}#{anchor}",
+            }
+        )
+
+    stamps: dict[bool, str] = {}
+
+    def section_button(anchor: str, label: str) -> str:
+        is_read = anchor in read
+        if not PLAIN_ANCHOR.fullmatch(anchor):
+            return render(anchor, label, is_read)
+        if is_read not in stamps:
+            stamps[is_read] = render(ANCHOR_STAND_IN, LABEL_STAND_IN, is_read)
+        return (
+            stamps[is_read].replace(ANCHOR_STAND_IN, anchor).replace(LABEL_STAND_IN, escape(label))
+        )
+
+    return section_button

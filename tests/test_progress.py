@@ -4,6 +4,7 @@ Personas from conftest: `facilitator` and `member` read the essay in `group`; `o
 runs `other_group`; `outsider` is in no group.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -250,6 +251,43 @@ def test_the_button_include_posts_to_the_section(rf, group, essay, member):
     assert 'name="read" value="1"' in unread and "Mark read" in unread
     assert f'value="/somewhere/?x=1#{anchor}"' in unread
     assert 'name="read" value="0"' in read and "unmark" in read
+
+
+def test_the_reading_page_s_section_buttons_are_the_template_s_own(rf, group, essay, member):
+    """progress.panels renders the button once as read and once as not, and puts each
+    section's anchor and name in place: the same HTML as rendering it for that section."""
+    from django.middleware.csrf import get_token
+    from django.template.loader import get_template
+
+    from progress.panels import reading_page_extras
+
+    sections = sections_of(essay)
+    mine = membership(group, member)
+    SectionRead.objects.create(membership=mine, reading=essay, section=sections[1].anchor)
+    request = rf.get("/somewhere/?x=1&y=<b>")
+    group_reading = GroupReading.objects.get(group=group, reading=essay)
+    extras = reading_page_extras(membership=mine, group_reading=group_reading, request=request)
+    template = get_template("progress/_section_read_button.html")
+
+    def masked(html: str) -> str:  # each rendering masks the CSRF token anew
+        return re.sub(r'(name="csrfmiddlewaretoken" value=")[^"]+', r"\1…", html)
+
+    names = ["Stalinism & <em>after</em>", 'The "New Left"', "Introduction"]
+    for section, name in zip(sections, names, strict=False):
+        expected = template.render(
+            {
+                "group": group,
+                "reading": essay,
+                "section_anchor": section.anchor,
+                "is_read": section.anchor == sections[1].anchor,
+                "section_label": name,
+                "csrf_token": get_token(request),
+                "next": f"{request.get_full_path()}#{section.anchor}",
+            }
+        )
+        made = extras["section_button"](section.anchor, name)
+        assert masked(made) == masked(expected)
+    assert "&lt;em&gt;after&lt;/em&gt;" in extras["section_button"](sections[0].anchor, names[0])
 
 
 def test_the_contents_show_what_the_member_has_read(client, group, essay, member):
