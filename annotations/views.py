@@ -40,7 +40,7 @@ from annotations.extras import thread_extras
 from annotations.forms import AnnotateForm, DiscussForm, EditForm, FlagForm, HideForm, ReplyForm
 from annotations.layer import Filters, is_thread, layer_data, reading_layer, roots_for, thread_for
 from annotations.models import Annotation, Flag
-from assignments.models import Assignment
+from assignments.access import assignments_of
 from assignments.times import due_label, due_relative, zone_named
 from commonplace.confirm import confirmation_page, is_confirmed
 from commonplace.outage import answers_json
@@ -525,7 +525,7 @@ def reading(request, group_slug, reading_slug):
     reading = group_reading.reading
     article = reading_article(reading, slots=True)
     # Sections read and, for facilitators, the heat map (from apps above this one).
-    assignments = list(Assignment.objects.filter(group_reading=group_reading))
+    assignments = assignments_of(group_reading)
     heat_for = next((a for a in assignments if str(a.pk) == request.GET.get("heat")), None)
     extras = reading_extras(
         membership=membership,

@@ -7,6 +7,7 @@ The rule itself is a line of the group's table (groups/access.py: `view` to read
 from django.http import Http404
 
 from assignments.models import Assignment
+from commonplace.compiled import CompiledQuery, columns, instance
 from groups.access import GroupAction, group_for
 
 
@@ -24,3 +25,24 @@ def assignment_for(request, group_slug: str, assignment_id: int, action=GroupAct
         raise Http404("No such assignment.")
     assignment.group_reading.group = group
     return group, membership, assignment
+
+
+# The group reading page asks for its reading's assignments on every view (compiled once:
+# commonplace/compiled.py). The caller has checked the viewer may see the group reading.
+_ASSIGNMENTS_OF = CompiledQuery(
+    lambda group_reading_id: Assignment.objects.filter(
+        group_reading_id=group_reading_id
+    ).values_list(*columns(Assignment)),
+    group_reading_id=int,
+)
+
+
+def assignments_of(group_reading) -> list[Assignment]:
+    """The group reading's assignments, in the list's order (position, due date), each with
+    `group_reading` set."""
+    found = []
+    for row in _ASSIGNMENTS_OF.rows(group_reading_id=group_reading.pk):
+        assignment, _ = instance(Assignment, row)
+        assignment.group_reading = group_reading
+        found.append(assignment)
+    return found
