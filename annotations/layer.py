@@ -5,7 +5,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from html import unescape
 
-from django.core.cache import cache
 from django.db.models import Case, Count, F, Prefetch, Q, TextField, Value, When
 from django.utils.formats import date_format
 from django.utils.html import strip_tags
@@ -30,6 +29,7 @@ from annotations.access import (
 from annotations.models import Annotation, Flag, PlusOne, Tag
 from annotations.services import tag_key
 from commonplace.compiled import CompiledQuery, columns, instance
+from commonplace.memo import VersionedMemo
 from groups.access import GroupAction, group_permits
 from groups.models import Membership
 
@@ -138,6 +138,10 @@ def is_thread(annotation) -> bool:
 # cached. Authors' names are looked up per request, so a rename shows at once.
 
 LAYER_CACHE_FORMAT = 6  # bump when Root changes shape: old entries are then ignored
+# A class's layer and summary never change under their keys (the layer's version is in them):
+# each process keeps the last few it read (commonplace/memo.py).
+_CLASS_LAYERS = VersionedMemo(size=8)  # a busy layer is a few MB of tuples
+_SUMMARIES = VersionedMemo(size=64)
 
 ROW_FIELDS = (
     "id",
@@ -325,7 +329,7 @@ def _class_layer(group_reading, membership) -> dict[int, Root]:
         f"layer:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}:{klass}"
         f":{lock_key(locks)}"
     )
-    cached = cache.get(key)
+    cached = _CLASS_LAYERS.cached(key)
     if cached is not None:  # plain tuples: far quicker to unpickle than objects
         return {fields[0]: Root(*fields) for fields in cached}
     group_id, reading_id = group_reading.group_id, group_reading.reading_id
@@ -348,7 +352,7 @@ def _class_layer(group_reading, membership) -> dict[int, Root]:
             root = roots.get(root_id or annotation_id)
             if root is not None:
                 root.flag_count += 1
-    cache.set(key, [_cached_fields(root) for root in roots.values()])
+    _CLASS_LAYERS.keep(key, [_cached_fields(root) for root in roots.values()])
     return roots
 
 
@@ -556,7 +560,7 @@ def _class_summary(group_reading, membership, article_key: str, spans) -> Summar
         f"layer-summary:{LAYER_CACHE_FORMAT}:{group_reading.pk}:{group_reading.layer_version}"
         f":{layer_class(membership)}:{lock_key(peek_locks(membership))}:{article_key}"
     )
-    cached = cache.get(key)
+    cached = _SUMMARIES.cached(key)
     if cached is not None:
         counts, threads, flagged, tags, orphans, bare, page_notes = cached
         return Summary(
@@ -571,15 +575,15 @@ def _class_summary(group_reading, membership, article_key: str, spans) -> Summar
     summary = _summarise(
         sorted(_class_layer(group_reading, membership).values(), key=_text_order), spans
     )
-    cache.set(
+    _SUMMARIES.keep(
         key,
         (
-            summary.counts,
+            list(summary.counts),
             summary.threads,
             summary.flagged,
             sorted(summary.tags),
             [_cached_fields(root) for root in summary.orphans],
-            summary.bare,
+            dict(summary.bare),
             [_cached_fields(root) for root in summary.page_notes],
         ),
     )

@@ -18,9 +18,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.template.loader import get_template, render_to_string
 
+from commonplace.memo import VersionedMemo
 from readings.layout import reading_layout
 from readings.models import Reading
 
@@ -59,15 +59,19 @@ class Article:
         return "".join(out)
 
 
+# A revision's article never changes under its key: each process keeps the last few it read.
+_ARTICLES = VersionedMemo(size=8)
+
+
 def reading_article(reading: Reading, *, slots: bool = False) -> Article:
     """The rendered article: one cache read, or (once per revision) 2 queries and a render."""
     key = (
         f"article:{ARTICLE_CACHE_FORMAT}:{reading.pk}:{reading.updated_at.timestamp()}:{int(slots)}"
     )
-    cached = cache.get(key)
+    cached = _ARTICLES.cached(key)
     if cached is None:
         cached = _render(reading, slots)
-        cache.set(key, cached)
+        _ARTICLES.keep(key, cached)
     parts, keys, spans, paragraph_count, headings = cached
     return Article(
         tuple(parts),
