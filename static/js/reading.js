@@ -21,7 +21,7 @@ import { drawHighlights, redrawAround, segmentIn, updateMargins } from "./readin
 import { Layer, filtersFrom, isThread } from "./reading/layer.js";
 import { initMatches } from "./reading/matches.js";
 import { createPanel } from "./reading/panel.js";
-import { textOf } from "./reading/positions.js";
+import { prepareWords, textOf } from "./reading/positions.js";
 import { initToolbar } from "./reading/toolbar.js";
 
 const config = document.getElementById("reading-config");
@@ -158,6 +158,7 @@ drawn.then(
         stamp("painted");
         startCards();
         startLive();
+        (window.requestIdleCallback ?? setTimeout)(prepareWords);
       }),
     );
     initMatches(page);
