@@ -15,6 +15,7 @@ from annotations import services
 from annotations.access import Action, permits, visible_annotations
 from annotations.models import Annotation
 from assignments.services import assignment_create
+from commonplace import memo
 from groups.models import Membership
 from groups.services import group_archive
 from notifications.models import Kind, Notification
@@ -107,17 +108,24 @@ def test_the_reading_page_lists_discussions_above_the_text(client, group, essay,
     assert "&amp;quot;" not in page  # escaped once
 
 
+
+def cold() -> None:
+    """Nothing cached: neither the shared cache nor this process's copies (commonplace/memo)."""
+    cache.clear()
+    memo.clear_all()
+
+
 def test_the_reading_page_costs_no_more_with_discussions(client, group, essay, member):
     discussion(group, essay, member, body="The first")  # (with none, no tags are read)
     client.force_login(member)
     client.get(reading_url(group, essay))
-    cache.clear()  # both counted cold: the layer's summary is built again after a change
+    cold()  # both counted cold: the layer's summary is built again after a change
     with CaptureQueriesContext(connection) as before:
         client.get(reading_url(group, essay))
     for i in range(5):
         reply_to(discussion(group, essay, member, body=f"Discussion {i}"), member)
 
-    cache.clear()
+    cold()
     with CaptureQueriesContext(connection) as after:
         response = client.get(reading_url(group, essay))
 
