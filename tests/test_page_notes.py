@@ -108,7 +108,6 @@ def test_the_reading_page_lists_discussions_above_the_text(client, group, essay,
     assert "&amp;quot;" not in page  # escaped once
 
 
-
 def cold() -> None:
     """Nothing cached: neither the shared cache nor this process's copies (commonplace/memo)."""
     cache.clear()
