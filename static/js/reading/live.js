@@ -42,6 +42,7 @@ export const BACKOFF_CAP_MS = 60_000;
 const JITTER = 0.25; // up to a quarter more, so pages opened together drift apart
 const FOLLOW_KEY = "commonplace:follow-facilitator";
 const QUOTE_CHARS = 90;
+const NEAR_SCREENS = 3; // the follow scroll glides this far at most, and jumps further
 
 /** The next wait before asking again: the pace of the mode, doubled for each failure in a
  *  row up to `cap`, the back-off with "equal jitter" (half fixed, half random); `random` is
@@ -315,12 +316,21 @@ export function createLive(page, panel) {
   /** Scroll the passage's first line to a third of the way down the room under the banner
    *  (at once when the page has just opened, else smoothly unless motion is reduced). */
   function goTo(spot, { focus = false, smooth = true } = {}) {
+    // A paragraph off screen skips rendering (site.css), and a Range's rectangles there are not
+    // where its lines will be: the passage's paragraph is rendered for the measuring.
+    const block = page.text.segmentAt(spot.start)?.el.closest(".block");
+    if (block) block.style.contentVisibility = "visible";
     const box = passageBox(spot);
+    if (block) block.style.contentVisibility = "";
     if (!box) return;
     const above = section.classList.contains("live--on") ? section.getBoundingClientRect().bottom : 0;
     const room = window.innerHeight - Math.max(0, above);
     const top = window.scrollY + box.top - Math.max(0, above) - room / 3;
-    window.scrollTo({ top: Math.max(0, top), behavior: smooth && !reduceMotion.matches ? "smooth" : "auto" });
+    // Smoothly to a passage a few screens away; at once to one further (a smooth scroll across
+    // the whole essay is a blur that takes over a second before the passage is there).
+    const near = Math.abs(top - window.scrollY) <= NEAR_SCREENS * window.innerHeight;
+    const glide = smooth && near && !reduceMotion.matches;
+    window.scrollTo({ top: Math.max(0, top), behavior: glide ? "smooth" : "auto" });
     if (focus) {
       const mark = spot.thread && firstMark(page, spot.thread);
       mark?.focus({ preventScroll: true });
