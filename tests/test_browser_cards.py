@@ -266,6 +266,51 @@ def test_the_keyboard_opens_a_card_from_its_highlight_and_reaches_the_cards_in_t
 # --- what a card says ---------------------------------------------------------------------------
 
 
+TABBABLE = "a[href], button:not([disabled]), textarea, input, select, [tabindex='0']"
+
+
+def test_the_keyboard_reaches_the_first_and_the_last_card_from_far_away(
+    transactional_db, essay, group, member, facilitator, page, login
+):
+    """Tab from the end of the text reaches the first card, and Shift+Tab from below the margin
+    the last, though both are screens away from the view (the margin keeps only the cards near
+    it); each next key press finds the card beside the focused one."""
+    threads = [
+        comment_on(essay, group, facilitator, "socialism from below", "The title."),
+        comment_on(essay, group, member, "a world based on", "Which world?"),
+        comment_on(essay, group, member, "Bernie Sanders", "Why him?"),
+    ]
+    first, second, third = sorted(threads, key=lambda a: (a.start, -a.end, a.pk))
+    open_card_reading(page, login, member, group, essay)
+
+    # At the end of the essay, with its last control focused: the cards at the top are far.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(200)
+    page.locator(".reading__body").evaluate(
+        f"""(body) => [...body.querySelectorAll({TABBABLE!r})]
+            .filter((e) => e.offsetParent).at(-1).focus()"""
+    )
+    tab_to(page, ".mcard__head", limit=5)
+    assert focused(page, f".mcard[data-card='{first.pk}'] .mcard__head")
+    for following in [second, third]:
+        page.keyboard.press("Tab")
+        expect(card(page, following).locator(".mcard__head")).to_be_focused()
+
+    # From the first control below the margin, at the top of the essay: back to the last card.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(200)
+    page.locator(".mcards-layer").evaluate(
+        f"""(layer) => [...document.querySelectorAll({TABBABLE!r})]
+            .filter((e) => e.offsetParent
+                    && layer.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING
+                    && !layer.contains(e))[0].focus()"""
+    )
+    tab_to(page, ".mcard__head", key="Shift+Tab", limit=5)
+    assert focused(page, f".mcard[data-card='{third.pk}'] .mcard__head")
+    page.keyboard.press("Shift+Tab")
+    expect(card(page, second).locator(".mcard__head")).to_be_focused()
+
+
 def test_prompts_carry_their_badge_and_new_threads_their_marker(
     transactional_db, essay, group, member, facilitator, page, phone_page, login
 ):

@@ -17,7 +17,8 @@
 //     which opens the whole group in place. The open card (and a focused one) always shows.
 // Every card's height is known before it is drawn (a closed card has a fixed height), so the
 // whole margin is placed in arithmetic, and only the cards within a screen of the viewport
-// are in the DOM: placed again on scroll (once a frame), measured again when the text's
+// are in the DOM (with, for the keyboard, the first and the last card and the focused one's
+// neighbours): placed again on scroll (once a frame), measured again when the text's
 // layout changes. The cards live in a layer of their own beside the text (the reading's
 // "margin" grid area, a region "Discussion in the margin"), one group per paragraph, in the
 // order of the text: nothing inside the text itself is written, and the Tab key reaches the
@@ -276,12 +277,17 @@ export function createCards(page, panel) {
     let end = start;
     while (end < placed.length && placed[end].top <= to) end++;
     const shown = placed.slice(start, end);
-    for (const spot of placed) {
+    // Kept wherever the view is, for the keyboard: the first and the last card (Tab from the
+    // end of the text, Shift+Tab from below the margin, land on them), the open one, and the
+    // focused one with its neighbours (the next Tab or Shift+Tab lands on them before a
+    // scroll has drawn them).
+    const extra = new Set([placed[0], placed.at(-1)]);
+    for (const [i, spot] of placed.entries()) {
       const key = spot.kind === "card" ? `c${spot.id}` : `f${spot.group}`;
-      if ((spot.kind === "card" && spot.id === expanded) || key === focused) {
-        if (!shown.includes(spot)) shown.push(spot);
-      }
+      if (spot.kind === "card" && spot.id === expanded) extra.add(spot);
+      if (key === focused) for (const near of placed.slice(Math.max(0, i - 1), i + 2)) extra.add(near);
     }
+    for (const spot of extra) if (spot && !shown.includes(spot)) shown.push(spot);
     shown.sort((a, b) => a.top - b.top);
 
     const asked = [];
@@ -581,6 +587,9 @@ export function createCards(page, panel) {
     element.addEventListener("focusin", (event) => {
       const card = event.target.closest(".mcard");
       if (card) linked(card.dataset.card, true);
+      // The focused card's neighbours, before the next key press (a frame may come later);
+      // after what is running now, which may be a render that moved the focus.
+      if (on) queueMicrotask(() => on && render());
     });
     element.addEventListener("focusout", (event) => {
       const card = event.target.closest(".mcard");
