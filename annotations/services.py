@@ -25,7 +25,7 @@ from annotations.models import BODY_MAX_LENGTH, Annotation, Flag, Mention, PlusO
 from assignments.models import Assignment
 from assignments.services import assignments_recompute
 from commonplace import markdown, untrusted
-from commonplace.compiled import CompiledUpdate
+from commonplace.compiled import CompiledInsert, CompiledUpdate
 from commonplace.urltags import reverse_kept
 from groups import services as group_services
 from groups.access import ensure_writable
@@ -94,6 +94,8 @@ def _layer_changed(*, reading_id: int, group_id: int | None) -> None:
     else:  # every annotation's write: compiled once (commonplace/compiled.py)
         _ONE_LAYER_CHANGED.run(reading_id=reading_id, group_id=group_id)
 
+
+_NEW_ANNOTATION = CompiledInsert(Annotation)
 
 _ONE_LAYER_CHANGED = CompiledUpdate(
     lambda reading_id, group_id: (
@@ -445,7 +447,7 @@ def annotation_create(
             annotation.prompt_of = prompt_of
     annotation.body = body
     annotation.body_html, names = _rendered(annotation, members)
-    annotation.save()
+    _NEW_ANNOTATION.run(annotation)  # annotation.save(), its INSERT made once
     Tag.objects.bulk_create([Tag(annotation=annotation, name=name) for name in tags])
     mentioned = _record_mentions(annotation, names, members, new=True)
     _layer_changed(reading_id=reading.pk, group_id=group.pk)

@@ -12,6 +12,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import F
+from django.db.models.signals import post_save
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,8 +21,9 @@ from django.utils import timezone
 from accounts.backends import user_by_id
 from accounts.models import User
 from accounts.tokens import api_token_create, api_token_revoke
+from annotations.models import Annotation
 from commonplace import compiled
-from commonplace.compiled import CompiledQuery, CompiledUpdate, columns, instance
+from commonplace.compiled import CompiledInsert, CompiledQuery, CompiledUpdate, columns, instance
 from commonplace.sessions import SessionStore
 from groups.access import _GROUP_READING_OF, _MEMBERSHIP_OF
 from groups.models import GroupReading, Membership, ReadingGroup
@@ -91,6 +93,58 @@ def test_an_update_runs_and_counts_its_rows(group, essay):
     assert GroupReading.objects.get(group=group).layer_version == before + 2
 
 
+def _annotation(group, essay, member, **fields):
+    values = {
+        "group": group, "reading": essay, "author": member, "motivation": "commenting",
+        "visibility": "group", "body": "Why *this*?", "body_html": "<p>Why <em>this</em>?</p>",
+        "exact": "abc", "prefix": "x", "suffix": "y", "start": 10, "end": 13,
+        "extra_selectors": [{"type": "CssSelector", "value": "p"}],
+    }  # fmt: skip
+    return Annotation(**{**values, **fields})
+
+
+def test_an_insert_writes_the_row_save_writes(group, essay, member):
+    insert = CompiledInsert(Annotation)
+    saved = _annotation(group, essay, member)
+    saved.save()
+    hostile = "x'); DROP TABLE annotations_annotation; --"
+    made = insert.run(_annotation(group, essay, member, body=hostile))
+    again = insert.run(_annotation(group, essay, member))
+
+    assert made.pk and again.pk == made.pk + 1
+    assert made._state.adding is False and made._state.db == "default"
+    assert made.created_at is not None  # auto_now_add, as save() stamps it
+    stamps = {"id", "created_at", "modified_at", "body"}
+    fields = [f.attname for f in Annotation._meta.concrete_fields if f.attname not in stamps]
+    rows = Annotation.objects.filter(pk__in=[saved.pk, made.pk]).order_by("pk")
+    written, inserted = rows.values(*fields)
+    assert inserted == written
+    fresh = Annotation.objects.get(pk=made.pk)
+    assert fresh.body == hostile and fresh.created_at == made.created_at
+    assert fresh.extra_selectors == [{"type": "CssSelector", "value": "p"}]
+
+
+def test_an_insert_leaves_receivers_and_saved_instances_to_save(group, essay, member):
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    insert = CompiledInsert(Annotation)
+    post_save.connect(receiver, sender=Annotation)
+    try:
+        made = insert.run(_annotation(group, essay, member))
+    finally:
+        post_save.disconnect(receiver, sender=Annotation)
+    assert heard == [(made.pk, True)]
+    made.body = "Changed."
+    insert.run(made)  # saved already: an UPDATE, as save() does
+    assert Annotation.objects.get(pk=made.pk).body == "Changed."
+    assert Annotation.objects.filter(group=group).count() == 1
+    with pytest.raises(TypeError, match="inserts Annotation"):
+        insert.run(group)
+
+
 # --- what a compiled query may not be ----------------------------------------------------------
 
 
@@ -142,6 +196,18 @@ def test_each_statement_is_prepared_once_per_database_session(member, group, ess
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'cp_%'")
         assert cursor.fetchone()[0] == prepared
+
+
+@postgres_only
+def test_an_insert_is_prepared_once_per_database_session(group, essay, member):
+    insert = CompiledInsert(Annotation)
+    with CaptureQueriesContext(connection) as captured:
+        first = insert.run(_annotation(group, essay, member))
+        second = insert.run(_annotation(group, essay, member))
+    assert second.pk == first.pk + 1
+    assert [q["sql"].split("(")[0] for q in captured] == [captured[0]["sql"].split("(")[0]] * 2
+    assert captured[0]["sql"].startswith("EXECUTE cp_annotations_annotation_")
+    assert compiled.readable(captured[0]["sql"]).startswith("INSERT INTO")
 
 
 @postgres_only
@@ -283,7 +349,6 @@ def test_a_readers_own_rows_and_tags_are_what_own_q_finds(group, essay, member, 
     from annotations import services
     from annotations.access import own_q
     from annotations.layer import _OWN_ROWS, _OWN_TAGS, _rows, layer_roots
-    from annotations.models import Annotation
 
     text = essay.canonical_text()
     private = services.annotation_create(
