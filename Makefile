@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 SECRET := $(VENV)/.secret-key
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# `make test` runs the suite in this many pytest-xdist workers (`auto`: one per core);
-# `make test TEST_WORKERS=0` runs it in one process.
+# `make test` runs the suite in this many pytest-xdist workers (`auto`: one per core), an idle
+# worker taking tests queued for a busy one (worksteal: a few browser tests take 40-115 s, and
+# the run ends when the last of them does); `make test TEST_WORKERS=0` runs it in one process.
 TEST_WORKERS ?= auto
 URL = http://$(HOST):$(PORT)
 
@@ -50,7 +51,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist worksteal)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
