@@ -44,7 +44,11 @@ facilitator = Membership.objects.filter(group=group, role="facilitator").first()
 client = Client()
 client.force_login(facilitator)
 page = client.get(f"/groups/{group.slug}/readings/{reading.slug}/")
-shown = Annotation.objects.filter(group=group, parent=None, visibility="group").first()
+layer = client.get(f"/groups/{group.slug}/readings/{reading.slug}/layer.json")
+shown = Annotation.objects.filter(
+    group=group, reading=reading, parent=None, visibility="group", deleted_at=None,
+    hidden_at=None, start__isnull=False,
+).order_by("pk").first()
 text = reading.canonical_text()
 made = services.annotation_create(
     group=group, reading=reading, author=facilitator, motivation="commenting",
@@ -53,7 +57,9 @@ made = services.annotation_create(
 found = client.get(f"/groups/{group.slug}/search/", {"q": "zanzibarite"})
 print("WORLD " + json.dumps({
     "page": page.status_code,
-    "page_shows_a_note": shown is not None and str(shown.pk) in page.content.decode(),
+    # the page's highlights come from its layer: a note the group can see is among its rows
+    "page_shows_a_note": layer.status_code == 200 and shown is not None
+    and shown.pk in [row[0] for row in layer.json()["rows"]],
     "new_id": made.pk,
     "search": found.status_code,
     "search_finds_it": "zanzibarite" in found.content.decode(),
