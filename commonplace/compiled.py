@@ -255,12 +255,8 @@ class CompiledInsert:
         sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({values}) {returning}"
         prepared = None
         if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
-            numbered = ", ".join(f"${n}" for n in range(1, len(fields) + 1))
-            body = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({numbered}) {returning}"
-            label = re.sub(r"[^a-z0-9_]", "", meta.db_table.lower())[:40]
-            name = f"cp_{label}_{hashlib.sha256(body.encode()).hexdigest()[:16]}"
-            _TEXT_OF[name] = body
-            prepared = (name, f"PREPARE {name} AS {body}", f"EXECUTE {name}({values})")
+            every = range(len(fields))  # every value is given per call: no constants to write in
+            prepared = _prepared_form(sql, list(every), every, meta.db_table, literal=repr)
         compiled = (fields, sql, prepared)
         self._compiled[using] = compiled
         return compiled
