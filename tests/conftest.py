@@ -34,6 +34,35 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "a-long-test-password-1"
 
 
+def _flush_by_delete() -> None:
+    """Empty the tables between transactional tests with DELETE, not PostgreSQL's TRUNCATE.
+
+    Django's flush truncates every table, and TRUNCATE makes each table and index new files:
+    0.2 s on an idle machine for ~40 nearly empty tables, 1-3 s when the suite loads both cores,
+    after each of the suite's ~260 transactional tests. DELETE empties the same tables in
+    ~20 ms. It runs in flush's one transaction, where the foreign keys (Django's are deferred)
+    are checked once at the end, and the search triggers it fires only remove rows. A flush
+    that resets sequences or cascades keeps Django's TRUNCATE."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [
+            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};"
+            for table in tables
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+_flush_by_delete()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

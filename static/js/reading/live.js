@@ -327,10 +327,11 @@ export function createLive(page, panel) {
     const room = window.innerHeight - Math.max(0, above);
     const top = window.scrollY + box.top - Math.max(0, above) - room / 3;
     // Smoothly to a passage a few screens away; at once to one further (a smooth scroll across
-    // the whole essay is a blur that takes over a second before the passage is there).
+    // the whole essay is a blur that takes over a second before the passage is there). At once
+    // is "instant", not "auto": "auto" follows the page's CSS, which asks for smooth scrolling.
     const near = Math.abs(top - window.scrollY) <= NEAR_SCREENS * window.innerHeight;
     const glide = smooth && near && !reduceMotion.matches;
-    window.scrollTo({ top: Math.max(0, top), behavior: glide ? "smooth" : "auto" });
+    window.scrollTo({ top: Math.max(0, top), behavior: glide ? "smooth" : "instant" });
     if (focus) {
       const mark = spot.thread && firstMark(page, spot.thread);
       mark?.focus({ preventScroll: true });
@@ -566,7 +567,8 @@ export function createLive(page, panel) {
     const focusedMark = document.activeElement?.closest?.("mark.hl[data-starts]");
     const focusedId = focusedMark?.dataset.starts.split(" ")[0];
     const active = page.active;
-    let openThreadChanged = false;
+    // The open thread is asked for first: its answer is on the way while the marks are drawn.
+    if (active != null && [...removed, ...changed].some((item) => item.id === active)) refreshThread(active);
     const redraw = (item) => {
       if (held && item.start < held[1] && item.end > held[0]) waiting.set(item.id, item);
       else redrawAround(page, item);
@@ -574,7 +576,6 @@ export function createLive(page, panel) {
     for (const item of removed) {
       page.layer.remove(item.id);
       redraw(item);
-      if (item.id === active) openThreadChanged = true;
     }
     for (const item of changed) {
       const before = page.layer.get(item.id);
@@ -583,7 +584,6 @@ export function createLive(page, panel) {
       item.new = before.new || item.replies > before.replies;
       Object.assign(before, item);
       redraw(before);
-      if (item.id === active) openThreadChanged = true;
     }
     const fresh = [];
     for (const item of added) {
@@ -596,10 +596,10 @@ export function createLive(page, panel) {
     if (focusedMark && !focusedMark.isConnected && focusedId) firstMark(page, focusedId)?.focus({ preventScroll: true });
     if (kept && !reveal) {
       const shift = kept.el.getBoundingClientRect().top - kept.top;
-      if (Math.abs(shift) >= 1) window.scrollBy(0, shift);
+      // At once ("instant": the page's CSS would glide it, and the text would be seen to move).
+      if (Math.abs(shift) >= 1) window.scrollBy({ top: shift, behavior: "instant" });
     }
     paintWords(running ? state.spotlight : null);
-    if (openThreadChanged) refreshThread(active);
     const newReplies = changed.filter((item) => item.new && item.id !== active);
     countUnseen([...fresh, ...newReplies]);
     if (reveal && fresh.length) goToNew();
@@ -612,7 +612,7 @@ export function createLive(page, panel) {
     waiting.clear();
     const kept = anchor();
     for (const item of items) redrawAround(page, page.layer.get(item.id) ?? item);
-    if (kept) window.scrollBy(0, kept.el.getBoundingClientRect().top - kept.top);
+    if (kept) window.scrollBy({ top: kept.el.getBoundingClientRect().top - kept.top, behavior: "instant" });
     paintWords(running ? state.spotlight : null);
   });
 
