@@ -19,19 +19,19 @@ file uses none of pytest-django's database fixtures.
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.servers import ScratchDatabase, free_port
 from tests.test_browser_axe import AXE_OPTIONS, FAILING_IMPACTS
 
 pytestmark = pytest.mark.browser
@@ -99,12 +99,6 @@ print("WORLD " + json.dumps({
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def manage(env, *args, timeout=180) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -119,40 +113,21 @@ def manage(env, *args, timeout=180) -> str:
 
 
 class Database:
-    """A database of its own for this test: a PostgreSQL database beside DATABASE_URL's
-    (CI), or a temporary SQLite file."""
+    """A database of its own for this test: with DATABASE_URL naming PostgreSQL (CI), an empty
+    one on that server; else a temporary SQLite file. The fixture migrates it."""
 
     def __init__(self, tmp_path: Path):
         url = os.environ.get("DATABASE_URL", "")
-        self.postgres = urlsplit(url).scheme in {"postgres", "postgresql", "pgsql"}
-        if self.postgres:
-            parts = urlsplit(url)
-            self.name = f"commonplace_live_{secrets.token_hex(4)}"
-            self.admin = urlunsplit(parts._replace(path="/postgres"))
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-            self._sql(f'CREATE DATABASE "{self.name}"')
+        self.scratch = None
+        if urlsplit(url).scheme in {"postgres", "postgresql", "pgsql"}:
+            self.scratch = ScratchDatabase(url, "live")
+            self.url = self.scratch.url
         else:
             self.url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
 
-    def _sql(self, statement: str) -> None:
-        import psycopg2
-
-        parts = urlsplit(self.admin)
-        connection = psycopg2.connect(
-            dbname="postgres",
-            user=parts.username or "postgres",
-            password=parts.password or None,
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-        )
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-        connection.close()
-
     def drop(self) -> None:
-        if self.postgres:
-            self._sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        if self.scratch is not None:
+            self.scratch.drop()
 
 
 def wait_for(url: str, process, seconds: float = 30) -> None:
@@ -355,6 +330,17 @@ def test_a_spotlight_and_a_reply_reach_a_member_on_the_other_server_within_3_sec
           return b.bottom > 0 && b.top < innerHeight;
         }}""",
     )
+    # Where Maria's page is, frame by frame, until then.
+    maria.evaluate(
+        """() => {
+          window.__scrolls = [];
+          const frame = () => {
+            window.__scrolls.push(scrollY);
+            if (window.__scrolls.length < 600) requestAnimationFrame(frame);
+          };
+          requestAnimationFrame(frame);
+        }"""
+    )
     spot.click()
 
     # Maria sees it within 3 s of Fran's click sending it, without reloading: the banner, the
@@ -363,7 +349,12 @@ def test_a_spotlight_and_a_reply_reach_a_member_on_the_other_server_within_3_sec
     expect(maria.locator(".live-spotlit")).to_have_count(1)
     sent = sent_at(fran, "/spotlight/")
     assert seen_at(maria) - sent < WITHIN
-    assert maria.evaluate("() => window.scrollY") > 500  # it scrolled down to the passage
+    now = maria.evaluate("() => window.scrollY")
+    assert now > 500  # it scrolled down to the passage
+    # ...at once, a passage that far away: no frame showed the essay gliding past on the way.
+    scrolls = maria.evaluate("() => window.__scrolls")
+    height = maria.evaluate("() => innerHeight")
+    assert [y for y in scrolls if 0 < y < now - height] == [], scrolls
     assert maria.evaluate("() => performance.getEntriesByType('navigation').length") == 1
     announced = maria.locator("[data-live-announce]")
     expect(announced).to_contain_text("Fran Facilitator spotlighted a thread")
