@@ -547,6 +547,14 @@ export function createLive(page, panel) {
     return null;
   }
 
+  /** Scroll back by what the block `anchor()` found has moved since, at once ("instant": the
+   *  page's CSS would glide it, and the reader would see the text slide). */
+  function keepInPlace(kept) {
+    if (!kept) return;
+    const shift = kept.el.getBoundingClientRect().top - kept.top;
+    if (Math.abs(shift) >= 1) window.scrollBy({ top: shift, behavior: "instant" });
+  }
+
   /** The [start, end) of the segments under the reader's selection, if they are selecting in
    *  the text: those blocks are not redrawn until the selection is let go. */
   function selectedSpan() {
@@ -594,11 +602,7 @@ export function createLive(page, panel) {
     }
     page.cards?.changed();
     if (focusedMark && !focusedMark.isConnected && focusedId) firstMark(page, focusedId)?.focus({ preventScroll: true });
-    if (kept && !reveal) {
-      const shift = kept.el.getBoundingClientRect().top - kept.top;
-      // At once ("instant": the page's CSS would glide it, and the text would be seen to move).
-      if (Math.abs(shift) >= 1) window.scrollBy({ top: shift, behavior: "instant" });
-    }
+    if (!reveal) keepInPlace(kept);
     paintWords(running ? state.spotlight : null);
     const newReplies = changed.filter((item) => item.new && item.id !== active);
     countUnseen([...fresh, ...newReplies]);
@@ -612,7 +616,7 @@ export function createLive(page, panel) {
     waiting.clear();
     const kept = anchor();
     for (const item of items) redrawAround(page, page.layer.get(item.id) ?? item);
-    if (kept) window.scrollBy({ top: kept.el.getBoundingClientRect().top - kept.top, behavior: "instant" });
+    keepInPlace(kept);
     paintWords(running ? state.spotlight : null);
   });
 
